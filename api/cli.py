@@ -1,0 +1,70 @@
+"""The `dealagent` command: serve, and the database chores."""
+
+import argparse
+import asyncio
+import logging
+
+import uvicorn
+
+from core import migrate
+from core.config import get_settings
+from core.database import seed
+from core.db import create_engine
+from core.embedded_db import resolve_database_url
+
+
+def serve(args: argparse.Namespace) -> None:
+    from api.main import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+
+
+def db_upgrade(args: argparse.Namespace) -> None:
+    migrate.upgrade(resolve_database_url(get_settings()), args.revision)
+
+
+def db_downgrade(args: argparse.Namespace) -> None:
+    migrate.downgrade(resolve_database_url(get_settings()), args.revision)
+
+
+def db_seed(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    url = resolve_database_url(settings)
+
+    async def run() -> None:
+        engine = create_engine(settings, url)
+        try:
+            await seed(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="dealagent", description=__doc__)
+    commands = root.add_subparsers(required=True, metavar="COMMAND")
+
+    p = commands.add_parser("serve", help="run the HTTP and WebSocket service")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(run=serve)
+
+    db = commands.add_parser("db", help="database schema and reference data")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION")
+    p = db_commands.add_parser("upgrade", help="apply migrations (default: to head)")
+    p.add_argument("revision", nargs="?", default="head")
+    p.set_defaults(run=db_upgrade)
+    p = db_commands.add_parser("downgrade", help="revert migrations (default: all of them)")
+    p.add_argument("revision", nargs="?", default="base")
+    p.set_defaults(run=db_downgrade)
+    p = db_commands.add_parser("seed", help="write default token prices and markets")
+    p.set_defaults(run=db_seed)
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=get_settings().log_level.upper())
+    args.run(args)

