@@ -3,7 +3,6 @@ the handles to reach the database and the markets. Passed as create_agent's cont
 
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,4 +27,3 @@ class AgentContext:
     settings: Settings
     goal_id: uuid.UUID | None = None  # the goal this conversation turn concerns, if any
     services_used: list[ServiceUse] = field(default_factory=list)
-    spend_cap: Decimal | None = None  # what the user's balance allows this turn
