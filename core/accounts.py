@@ -2,6 +2,7 @@
 
 import secrets
 import uuid
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -191,3 +192,15 @@ async def confirm_password_reset(
             raise AccountError("invalid_reset_token", "this reset link is invalid or used up")
         user.password = hashed
         await revoke(session, user.id)
+
+
+async def grant(session: AsyncSession, email: str, amount: Decimal, reason: str) -> User:
+    """An operator's gift of tokens, booked as a reward; returns the user, balance updated."""
+    user = await session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise AccountError("unknown_user", f"no user with email {email!r}")
+    if amount <= 0:
+        raise AccountError("invalid_amount", "the amount to grant must be more than 0")
+    await ledger.reward(session, user.id, amount, description=reason, meta={"by": "operator"})
+    await session.refresh(user)
+    return user
