@@ -1,5 +1,6 @@
 """Accounts: sign-up (grant and referral rewards), the profile, password resets."""
 
+import logging
 import secrets
 import uuid
 from decimal import Decimal
@@ -14,12 +15,13 @@ from core import ledger
 from core.auth import find_token, issue_token, revoke
 from core.auth import now as utc_now
 from core.config import Settings
-from core.mailer import Mailer
+from core.mailer import Mailer, MailError
 from core.models import User
 from core.models.enums import TokenScope, TokenStatus, TokenType, UserStatus
 from core.passwords import hash_password, password_problem
 from core.wallet import sol_address_problem
 
+log = logging.getLogger(__name__)
 # token_pricing service types whose price is what a referral pays out.
 REFERRAL_REWARD = "referral_reward"  # to the user whose code was used
 REFERRAL_BONUS = "referral_bonus"  # to the new user who used it
@@ -169,12 +171,15 @@ async def request_password_reset(
         else f"Your reset token: {raw}"
     )
     minutes = settings.reset_token_ttl_s // 60
-    await mailer.send(
-        email,
-        "Reset your dealagent password",
-        f"Someone asked to reset the password of this account.\n\n{link}\n\n"
-        f"It works once, within {minutes} minutes. If it was not you, ignore this mail.",
-    )
+    try:
+        await mailer.send(
+            email,
+            "Reset your dealagent password",
+            f"Someone asked to reset the password of this account.\n\n{link}\n\n"
+            f"It works once, within {minutes} minutes. If it was not you, ignore this mail.",
+        )
+    except MailError as error:  # the answer must not differ from an unknown email's
+        log.error("password-reset mail to %s not sent: %s", email, error)
 
 
 async def confirm_password_reset(

@@ -11,8 +11,13 @@ from core.config import Settings
 log = logging.getLogger(__name__)
 
 
+class MailError(Exception):
+    """The mail could not be handed over."""
+
+
 class Mailer(Protocol):
-    async def send(self, to: str, subject: str, body: str) -> None: ...
+    async def send(self, to: str, subject: str, body: str) -> None:
+        """Hand the mail over, or raise MailError."""
 
 
 class LogMailer:
@@ -32,7 +37,10 @@ class SmtpMailer:
         message["To"] = to
         message["Subject"] = subject
         message.set_content(body)
-        await asyncio.to_thread(self.deliver, message)
+        try:
+            await asyncio.to_thread(self.deliver, message)
+        except (OSError, smtplib.SMTPException) as error:
+            raise MailError(f"SMTP {self.settings.smtp_host}: {error}") from error
 
     def deliver(self, message: EmailMessage) -> None:
         s = self.settings

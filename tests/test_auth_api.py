@@ -12,43 +12,14 @@ from sqlalchemy import text, update
 from api.main import create_app
 from core.models import AuthToken, User
 from core.models.enums import UserStatus
+from tests.accounts_client import PASSWORD, bearer, login, new_email, register, signed_up
 from tests.live_server import serve_in_thread
-
-PASSWORD = "correct horse 42"
 
 
 @pytest.fixture
 async def client(live_server):
     async with httpx.AsyncClient(base_url=f"{live_server}/api/v1", timeout=30) as client:
         yield client
-
-
-def new_email() -> str:
-    return f"user-{uuid.uuid4().hex[:10]}@Example.com"
-
-
-async def register(client: httpx.AsyncClient, **extra) -> dict:
-    body = {"email": new_email(), "password": PASSWORD, **extra}
-    response = await client.post("/auth/register", json=body)
-    assert response.status_code == 201, response.text
-    assert not {"password", "token"} & set(response.json())
-    return response.json()
-
-
-async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD, **extra) -> dict:
-    body = {"email": email, "password": password, **extra}
-    response = await client.post("/auth/login", json=body)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def bearer(tokens: dict) -> dict:
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
-async def signed_up(client: httpx.AsyncClient, **extra) -> tuple[dict, dict]:
-    user = await register(client, **extra)
-    return user, await login(client, user["email"], **extra.get("login", {}))
 
 
 async def test_new_user_registers_logs_in_and_sees_the_grant(client, settings):
