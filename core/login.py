@@ -72,15 +72,14 @@ async def refresh_login(session: AsyncSession, settings: Settings, raw_refresh: 
     """
     async with session.begin():
         row = await find_token(session, raw_refresh, TokenType.REFRESH, for_update=True)
-        if row is None or row.status != TokenStatus.REVOKED:
-            check_usable(row, "refresh token")
-            assert row is not None
+        if row is not None and row.status == TokenStatus.REVOKED:
+            await revoke(session, row.user_id, family=row.meta_data.get("family", ""))
+        else:
+            row = check_usable(row, "refresh token")
             await check_user_active(session, row.user_id)
             row.status = TokenStatus.REVOKED
-            return await issue_pair(
-                session, row.user_id, row.scope, settings, row.meta_data.get("family")
-            )
-        await revoke(session, row.user_id, family=row.meta_data.get("family", ""))
+            family = row.meta_data.get("family")
+            return await issue_pair(session, row.user_id, row.scope, settings, family)
     raise AuthError("refresh token was already used; this login is now revoked", "token_reused")
 
 
