@@ -2,8 +2,10 @@
 
 deduct / reward / refund run inside the caller's transaction. Each changes the balance with
 one conditional UPDATE (the row lock orders concurrent changes; nothing is read first), and
-writes a token_transactions row plus a token_balance_history row. Each works in a SAVEPOINT,
-so a refused deduction leaves the caller's transaction usable and the balance untouched.
+writes a token_transactions row plus a token_balance_history row. A refused deduction
+changes nothing, so the caller's transaction stays usable; when a goal is involved (two
+rows to change) the work runs in a SAVEPOINT for the same reason. Locks are always taken
+user row first, goal row second.
 
 A refused deduction is also written as a `failed` transaction in its own short transaction
 on a fresh, unpooled connection, so the record survives the caller's rollback. (Not from the
@@ -14,11 +16,12 @@ wait on each other for a free one.)
 import asyncio
 import logging
 import uuid
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -116,7 +119,7 @@ async def deduct(
     """Take `amount` from the balance (and count it against the goal's max_tokens)."""
     amount = checked(amount)
     try:
-        async with session.begin_nested():
+        async with savepoint_if(session, goal_id is not None):
             after = await change_balance(
                 session,
                 user_id,
@@ -145,14 +148,13 @@ async def reward(
 ) -> TokenTransaction:
     """Add `amount` to the balance as earned (grants, referral rewards)."""
     amount = checked(amount)
-    async with session.begin_nested():
-        after = await change_balance(
-            session, user_id, amount, None, total_rewards_earned=User.total_rewards_earned + amount
-        )
-        return await write_entry(
-            session, user_id, TransactionType.REWARD, amount, after - amount, after,
-            description=description, meta=meta,
-        )  # fmt: skip
+    after = await change_balance(
+        session, user_id, amount, None, total_rewards_earned=User.total_rewards_earned + amount
+    )
+    return await write_entry(
+        session, user_id, TransactionType.REWARD, amount, after - amount, after,
+        description=description, meta=meta,
+    )  # fmt: skip
 
 
 async def refund(
@@ -166,7 +168,7 @@ async def refund(
 ) -> TokenTransaction:
     """Give back `amount` of an earlier deduction; the spent counters go down with it."""
     amount = checked(amount)
-    async with session.begin_nested():
+    async with savepoint_if(session, goal_id is not None):
         after = await change_balance(
             session,
             user_id,
@@ -184,6 +186,10 @@ async def refund(
             session, user_id, TransactionType.REFUND, amount, after - amount, after,
             description=description, goal_id=goal_id, meta=meta,
         )  # fmt: skip
+
+
+def savepoint_if(session: AsyncSession, needed: bool) -> AbstractAsyncContextManager[Any]:
+    return session.begin_nested() if needed else nullcontext()
 
 
 def checked(amount: Decimal) -> Decimal:
@@ -258,20 +264,23 @@ async def write_entry(
 ) -> TokenTransaction:
     # clock_timestamp(), not the transaction's start: rows then sort in the order the
     # balance row's lock was granted, so each history row follows the one before it.
-    transaction = TokenTransaction(
-        user_id=user_id,
-        type=kind,
-        amount=amount,
-        status=TransactionStatus.COMPLETED,
-        description=description,
-        goal_id=goal_id,
-        meta_data=meta or {},
-        created_at=func.clock_timestamp(),
+    transaction = await session.scalar(
+        insert(TokenTransaction)
+        .values(
+            user_id=user_id,
+            type=kind,
+            amount=amount,
+            status=TransactionStatus.COMPLETED,
+            description=description,
+            goal_id=goal_id,
+            meta_data=meta or {},
+            created_at=func.clock_timestamp(),
+        )
+        .returning(TokenTransaction)
     )
-    session.add(transaction)
-    await session.flush()
-    session.add(
-        TokenBalanceHistory(
+    assert transaction is not None
+    await session.execute(
+        insert(TokenBalanceHistory).values(
             user_id=user_id,
             balance_before=before,
             balance_after=after,
@@ -281,8 +290,6 @@ async def write_entry(
             created_at=func.clock_timestamp(),
         )
     )
-    await session.flush()
-    await session.refresh(transaction)
     return transaction
 
 
