@@ -10,7 +10,7 @@ import gzip
 import hashlib
 import os
 import threading
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -61,6 +61,7 @@ def encoding(name: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
     return tiktoken.get_encoding(name)
 
 
+@lru_cache(maxsize=4096)
 def count_text(text: str) -> int:
     return len(encoding().encode(text, disallowed_special=()))
 
