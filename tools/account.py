@@ -3,7 +3,6 @@
 from typing import Any
 
 from langchain.tools import ToolRuntime
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from core.models import User
@@ -11,11 +10,7 @@ from tools.common import agent_tool, jsonable
 from tools.context import AgentContext
 
 
-class NoArgs(BaseModel):
-    pass
-
-
-@agent_tool(NoArgs)
+@agent_tool()
 async def get_balance(runtime: ToolRuntime[AgentContext]) -> dict[str, Any]:
     """The user's token balance, tokens spent so far and number of active goals."""
     ctx = runtime.context

@@ -16,11 +16,12 @@ from core.goals import GoalError
 ToolFunc = Callable[..., Awaitable[Any]]
 
 
-def agent_tool(args_schema: type[BaseModel]) -> Callable[[ToolFunc], BaseTool]:
+def agent_tool(args_schema: type[BaseModel] | None = None) -> Callable[[ToolFunc], BaseTool]:
     """@tool with a Pydantic schema whose errors go back to the model, never crash the turn.
 
     Domain errors (GoalError) and ToolException become the tool's error message; the
-    agent's ToolNode already turns argument validation errors into one.
+    agent's ToolNode already turns argument validation errors into one. A tool without
+    arguments passes no schema (langchain-core would then drop the injected runtime).
     """
 
     def wrap(func: ToolFunc) -> BaseTool:
@@ -31,7 +32,7 @@ def agent_tool(args_schema: type[BaseModel]) -> Callable[[ToolFunc], BaseTool]:
             except GoalError as error:
                 raise ToolException(str(error)) from error
 
-        made = tool(args_schema=args_schema)(guarded)
+        made = tool(args_schema=args_schema)(guarded) if args_schema else tool(guarded)
         made.handle_tool_error = True
         return made
 
