@@ -103,6 +103,7 @@ class TurnRecorder:
     conversation: list[BaseMessage]
     tool_calls: dict[str, dict[str, Any]] = field(default_factory=dict)
     streamed: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
     content: str = ""
     model_calls: int = 0
     tokens: int = 0
@@ -129,6 +130,10 @@ class TurnRecorder:
         for node, value in update.items():
             messages = value.get("messages", []) if isinstance(value, dict) else []
             for message in messages:
+                # The model node hands back earlier messages with create_agent's repairs.
+                if message.id in self.seen:
+                    continue
+                self.seen.add(message.id)
                 if isinstance(message, AIMessage):
                     await self.on_ai(node, message)
                 elif isinstance(message, ToolMessage):
@@ -159,6 +164,8 @@ class TurnRecorder:
             await self.send({"type": "tool_result", **record, "ok": False, "error": error})
 
     async def on_tool(self, message: ToolMessage) -> None:
+        if "ok" in self.tool_calls.get(message.tool_call_id, {}):
+            return  # a malformed call, already reported
         ok = message.status != "error"
         outcome: dict[str, Any] = {"ok": ok}
         if ok:
