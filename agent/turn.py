@@ -34,6 +34,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent.graph import build_agent
@@ -293,6 +294,7 @@ async def finish_turn(
                     "tool_calls": list(recorder.tool_calls.values()),
                     "charged": str(settlement.charged),
                     "transaction_id": str(settlement.transaction_id),
+                    "token_balance": str(settlement.balance),
                     "content_tokens": count_text(content),
                 },
             )
@@ -333,4 +335,30 @@ async def settle_failed_turn(
             goal_id=context.goal_id,
             meta=meta,
         ),
+    )
+
+
+async def find_turn(
+    sessions: async_sessionmaker[AsyncSession], user_id: uuid.UUID, client_message_id: str
+) -> TurnOutcome | None:
+    """The stored outcome of this user's turn for that client message id, if it finished."""
+    async with sessions() as session:
+        reply = await session.scalar(
+            select(ChatMessage).where(
+                ChatMessage.user_id == user_id,
+                ChatMessage.role == MessageRole.ASSISTANT,
+                ChatMessage.meta_data["client_message_id"].astext == client_message_id,
+            )
+        )
+    if reply is None:
+        return None
+    meta = reply.meta_data
+    return TurnOutcome(
+        turn_id=uuid.UUID(meta["turn_id"]),
+        message_id=reply.id,
+        user_message_id=uuid.UUID(meta["user_message_id"]),
+        content=reply.content,
+        tokens_used=reply.tokens_used,
+        charged=Decimal(meta["charged"]),
+        token_balance=Decimal(meta["token_balance"]),
     )

@@ -178,3 +178,14 @@ async def test_a_client_gone_mid_turn_still_gets_the_turn_stored_and_billed(chat
     outcome = await run_turn(request, gone)
     assert [m.role for m in await messages(chat.sessions, chat.user_id)][-1] == "assistant"
     await assert_billed(chat, outcome, before, "goal_creation")
+
+
+async def test_a_finished_turn_is_found_by_its_client_message_id(chat: Chat):
+    from agent.turn import find_turn
+
+    outcome = await chat.say("list my goals")
+    asked = (await messages(chat.sessions, chat.user_id))[-2]
+    client_id = asked.meta_data["client_message_id"]
+    assert await find_turn(chat.sessions, chat.user_id, client_id) == outcome
+    assert await find_turn(chat.sessions, uuid.uuid4(), client_id) is None  # scoped to the user
+    assert await find_turn(chat.sessions, chat.user_id, "never-sent") is None
