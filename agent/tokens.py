@@ -25,6 +25,7 @@ EXPECTED_SHA256 = {
 }
 DEFAULT_ENCODING = "o200k_base"
 _lock = threading.Lock()
+_installed: set[Path] = set()
 
 
 def default_cache_dir() -> Path:
@@ -39,6 +40,8 @@ def install_offline_cache(cache_dir: Path | None = None) -> Path:
     """
     with _lock:
         target = Path(os.environ.get("TIKTOKEN_CACHE_DIR") or cache_dir or default_cache_dir())
+        if target in _installed:
+            return target
         target.mkdir(parents=True, exist_ok=True)
         for name, sha256 in EXPECTED_SHA256.items():
             path = target / hashlib.sha1(BLOB_URL.format(name=name).encode()).hexdigest()
@@ -52,6 +55,7 @@ def install_offline_cache(cache_dir: Path | None = None) -> Path:
             tmp.write_bytes(data)
             tmp.replace(path)
         os.environ["TIKTOKEN_CACHE_DIR"] = str(target)
+        _installed.add(target)
         return target
 
 

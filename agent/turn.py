@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import openai
@@ -52,7 +52,6 @@ from tools.context import AgentContext
 
 log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
-T = TypeVar("T")
 
 
 class LLMUnavailable(Exception):
@@ -182,13 +181,6 @@ class TurnRecorder:
         await self.send({"type": "tool_result", **call, **outcome})
 
 
-async def transaction(request: TurnRequest, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    conf = request.settings
-    return await in_transaction(
-        request.sessions, work, retries=conf.db_retry_attempts, delay_s=conf.db_retry_delay_s
-    )
-
-
 async def start_turn(
     session: AsyncSession, request: TurnRequest, turn_id: uuid.UUID
 ) -> tuple[ChatMessage, list[BaseMessage]]:
@@ -217,7 +209,9 @@ async def start_turn(
 async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
     turn_id = uuid.uuid4()
     settings = request.settings
-    asked, history = await transaction(request, lambda s: start_turn(s, request, turn_id))
+    asked, history = await in_transaction(
+        request.sessions, lambda s: start_turn(s, request, turn_id)
+    )
     model = chat_model(settings)
     agent = build_agent(model, settings.agent_max_model_calls)
     context = AgentContext(
@@ -301,7 +295,7 @@ async def finish_turn(
         )
         return settlement
 
-    settlement = await transaction(request, settle)
+    settlement = await in_transaction(request.sessions, settle)
     return TurnOutcome(
         turn_id=recorder.turn_id,
         message_id=reply_id,
@@ -325,8 +319,8 @@ async def settle_failed_turn(
     if not context.services_used:
         return
     meta = {"turn_id": str(turn_id), "user_message_id": str(asked_id), "failed": repr(error)}
-    await transaction(
-        request,
+    await in_transaction(
+        request.sessions,
         lambda session: billing.settle_turn(
             session,
             request.user_id,
