@@ -105,7 +105,8 @@ FILLER = {"a", "an", "the", "my", "me", "some", "new", "for", "of", "goal", "one
 
 @dataclass
 class Intent:
-    kind: str  # help, balance, list_goals, goal_action, goal_change, deals, search, create, unknown
+    # help, balance, list_goals, goal_action, goal_change, deals, search, track, create, unknown
+    kind: str
     args: dict[str, Any] = field(default_factory=dict)
     goal_ref: str | None = None  # words naming a goal, or its id
     about_goal: bool = False  # a search for one of the user's goals
@@ -233,6 +234,9 @@ def read(text: str, now: datetime | None = None) -> Intent:
         r"(help|\?|what can you do\??|how does (this|it) work\??|hi|hello|hey)[.!]?", lowered
     ):
         return Intent("help")
+    if url := re.search(r"https?://\S+", text):
+        ref = goal_ref(text.replace(url[0], ""), goal_id) if "goal" in lowered else None
+        return Intent("track", {"url": url[0].rstrip(".,)")}, ref)
     if re.search(r"\b(balance|how many tokens|tokens (do i have|left)|credits?)\b", lowered):
         return Intent("balance")
     if (m := CHANGE_RE.search(text)) and ("goal" in lowered or goal_id or "budget" in lowered):
@@ -257,8 +261,9 @@ def read(text: str, now: datetime | None = None) -> Intent:
         status = re.search(r"\b(active|paused|cancelled|completed|expired)\b", lowered)
         return Intent("list_goals", {"status": status[1]} if status else {})
     if DEALS_RE.search(text) and not (SEARCH_RE.match(text) and "my deals" not in lowered):
+        about = "goal" in lowered or goal_id is not None
         return Intent(
-            "deals", deal_filters(text), goal_ref(text, goal_id) if "goal" in lowered else None
+            "deals", deal_filters(text, about), goal_ref(text, goal_id) if about else None
         )
     if SEARCH_RE.match(text):
         return read_search(text, goal_id)
@@ -278,7 +283,7 @@ def goal_ref(text: str, goal_id: re.Match[str] | None) -> str:
     return " ".join(words)
 
 
-def deal_filters(text: str) -> dict[str, Any]:
+def deal_filters(text: str, about_goal: bool) -> dict[str, Any]:
     lowered = text.lower()
     args = price_filters(text)
     if re.search(r"\b(cheapest|lowest price|by price|price)\b", lowered):
@@ -291,7 +296,8 @@ def deal_filters(text: str) -> dict[str, Any]:
         args["limit"] = int(m[1])
     if markets := markets_in(text):
         args["market"] = markets[0]
-    if category := category_of(text.replace("deals", "")):
+    # A goal's deals are found by the goal; its title words say nothing of category.
+    if not about_goal and (category := category_of(text.replace("deals", ""))):
         args["category"] = category.value
     return args
 
@@ -302,6 +308,7 @@ def read_search(text: str, goal_id: re.Match[str] | None) -> Intent:
         ref = goal_ref(re.sub(r"\bdeals?\b", "", body, flags=re.I), goal_id)
         return Intent("search", price_filters(body), ref, about_goal=True)
     args = price_filters(body)
+    args.pop("min_price", None)  # search_markets filters by max_price only
     if markets := markets_in(body):
         args["markets"] = markets
     if category := category_of(body):

@@ -7,7 +7,6 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 
 from agent.offline_model import OfflineChatModel
-from agent.tokens import install_offline_cache
 from core.config import Settings
 
 
@@ -32,7 +31,6 @@ def provider_model(
 
 
 def chat_model(settings: Settings) -> BaseChatModel:
-    install_offline_cache(settings.home / "tiktoken")
     if not settings.openai_api_key:
         return offline_model()
     return provider_model(

@@ -13,6 +13,7 @@ HELP = """I can watch the markets for you. Try:
 - "Search for a mechanical keyboard under $100 on Amazon"
 - "Search deals for my monitor goal"
 - "Show my deals under $300, biggest discount first"
+- "Track https://www.amazon.com/dp/B0EXAMPLE for my monitor goal"
 - "List my goals", "Pause the monitor goal", "Resume it", "Cancel the headphones goal"
 - "Change the budget of my monitor goal to $350"
 - "What's my balance?\""""
@@ -71,7 +72,7 @@ def decide(intent: Intent, results: list[Result], current_goal: str | None) -> C
 
 def needs_goal(intent: Intent) -> bool:
     return intent.kind in {"goal_action", "goal_change"} or (
-        intent.kind in {"search", "deals"} and intent.goal_ref is not None
+        intent.kind in {"search", "deals", "track"} and intent.goal_ref is not None
     )
 
 
@@ -89,16 +90,16 @@ def first_move(intent: Intent, current_goal: str | None) -> Call | str:
         if goal_id:
             return follow_up(intent, {"id": goal_id})
         return Call("list_goals", {})
-    if intent.kind == "search":
-        return Call("search_markets", intent.args)
-    return Call("query_deals", intent.args)
+    tool = {"search": "search_markets", "track": "track_product_url"}.get(intent.kind)
+    return Call(tool or "query_deals", intent.args)
 
 
 def follow_up(intent: Intent, goal: dict[str, Any]) -> Call:
     if intent.kind in {"goal_action", "goal_change"}:
         return Call("update_goal", {"goal_id": goal["id"], **intent.args})
-    if intent.kind == "deals":
-        return Call("query_deals", {**intent.args, "goal_id": goal["id"]})
+    if intent.kind in {"deals", "track"}:
+        tool = "query_deals" if intent.kind == "deals" else "track_product_url"
+        return Call(tool, {**intent.args, "goal_id": goal["id"]})
     args: dict[str, Any] = {"query": goal.get("title") or "", "goal_id": goal["id"], **intent.args}
     if goal.get("max_budget") and "max_price" not in args:
         args["max_price"] = goal["max_budget"]
@@ -179,11 +180,15 @@ def describe(result: Result) -> str:
             f"Your balance is {data['token_balance']} tokens "
             f"({data['total_tokens_spent']} spent so far, {data['active_goals']} active goals)."
         )
-    offers = data.get("offers") or data.get("deals") or data.get("results") or []
+    if result.name == "track_product_url":
+        return f"Tracking it: {offer_line(data['deal'])[2:]}. I'll keep its price history."
+    offers = data.get("products") or data.get("deals") or []
     if result.name in {"search_markets", "query_deals"}:
         found = "Here is what I found" if offers else "I found nothing that matches"
         lines = [found + (":" if offers else ".")] + [offer_line(o) for o in offers[:10]]
-        reports = [r for r in data.get("market_reports", []) if r.get("status") != "ok"]
+        if saved := data.get("saved_as_deals"):
+            lines.append(f"Saved {saved} of them as deals of your goal.")
+        reports = [r for r in data.get("markets", []) if r.get("status") != "ok"]
         lines += [f"({r['market']}: {r['status']})" for r in reports]
         return "\n".join(lines)
     return f"Done: {json.dumps(result.data)[:500]}"

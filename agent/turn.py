@@ -41,7 +41,7 @@ from agent.graph import build_agent
 from agent.history import recent_history
 from agent.model import chat_model, model_name
 from agent.prompt import system_prompt
-from agent.tokens import count_messages, count_text
+from agent.tokens import count_messages, count_text, install_offline_cache
 from core import billing
 from core.config import Settings
 from core.db import in_transaction
@@ -209,6 +209,7 @@ async def start_turn(
 async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
     turn_id = uuid.uuid4()
     settings = request.settings
+    install_offline_cache(settings.home / "tiktoken")  # before any token is counted
     asked, history = await in_transaction(
         request.sessions, lambda s: start_turn(s, request, turn_id)
     )
