@@ -198,3 +198,25 @@ async def test_model_calls_per_turn_are_bounded(sessions, online, http, provider
     assert len(provider.requests) == 3
     assert "more steps" in outcome.content
     assert outcome.tokens_used == 3 * (130 + 25)
+
+
+async def test_the_model_sees_recent_history_within_the_token_budget(
+    sessions, online, http, provider: FakeOpenAI
+):
+    words = " ".join(["deal"] * 40)  # ~40 tokens a message
+    chat = Chat(sessions, online, http, await new_user(sessions))
+    for n in range(3):
+        provider.play(Text(f"answer {n} {words}"))
+        await chat.say(f"question {n} {words}")
+
+    chat.settings = online.model_copy(update={"agent_history_tokens": 100})
+    provider.play(Text("ok"))
+    await chat.say("latest question")
+    sent = provider.requests[0]["messages"]
+    assert sent[0]["role"] == "system" and "signed-in user only" in sent[0]["content"]
+    # Budget 100: the newest two past messages (~45 tokens each) fit, older ones are dropped.
+    assert [m["content"].split(" deal")[0] for m in sent[1:]] == [
+        "question 2",
+        "answer 2",
+        "latest question",
+    ]
