@@ -239,9 +239,11 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
                 await recorder.on_chunk(*data)
             else:
                 await recorder.on_update(data)
-    except (openai.APIError, httpx.HTTPError) as error:
+    except Exception as error:
         await settle_failed_turn(request, context, turn_id, asked.id, error)
-        raise LLMUnavailable(f"the model is unavailable: {type(error).__name__}") from error
+        if isinstance(error, openai.APIError | httpx.HTTPError):
+            raise LLMUnavailable(f"the model is unavailable: {type(error).__name__}") from error
+        raise
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
     return await finish_turn(request, context, recorder, asked, model_name(model), latency_ms)
 
