@@ -192,7 +192,10 @@ def read_goal_request(text: str, now: datetime) -> Intent:
     if m := DISCOUNT_RE.search(body):
         args["min_discount_percent"] = m[1]
     if m := DEADLINE_RE.search(body):
-        args["end_date"] = deadline(m, now).isoformat()
+        try:
+            args["end_date"] = deadline(m, now).isoformat()
+        except ValueError:  # "by feb 30": the tool says what is wrong with it
+            args["end_date"] = m[0]
     named = re.search(
         r"\bin (?:the )?(" + "|".join(c.value for c in MarketCategory) + r")\b", body, re.I
     )

@@ -189,3 +189,19 @@ async def test_a_finished_turn_is_found_by_its_client_message_id(chat: Chat):
     assert await find_turn(chat.sessions, chat.user_id, client_id) == outcome
     assert await find_turn(chat.sessions, uuid.uuid4(), client_id) is None  # scoped to the user
     assert await find_turn(chat.sessions, chat.user_id, "never-sent") is None
+
+
+async def test_a_request_the_tool_refuses_gets_the_reason_and_no_goal(chat: Chat):
+    before = await balance(chat.sessions, chat.user_id)
+    outcome = await chat.say("Watch for a monitor under $200, target $250, by feb 30")
+    (result,) = chat.of_type("tool_result")
+    assert result["ok"] is False and "end_date" in result["error"]
+    assert outcome.content.startswith("That didn't work")
+    async with chat.sessions() as session:
+        assert (await session.scalars(select(Goal).where(Goal.user_id == chat.user_id))).all() == []
+    await assert_billed(chat, outcome, before)  # tokens only: no goal_creation
+
+
+async def test_nonsense_gets_help(chat: Chat):
+    outcome = await chat.say("qwertyuiop asdf")
+    assert chat.tools_called() == [] and outcome.content.startswith("Sorry, I didn't catch that")
