@@ -2,9 +2,22 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MARKET_SECRETS = (
+    "amazon_access_key",
+    "amazon_secret_key",
+    "amazon_partner_tag",
+    "ebay_client_id",
+    "ebay_client_secret",
+    "walmart_consumer_id",
+    "walmart_private_key",
+    "bestbuy_api_key",
+    "target_api_key",
+)
 
 
 class Settings(BaseSettings):
@@ -28,6 +41,42 @@ class Settings(BaseSettings):
     db_retry_delay_s: float = Field(default=1.0, description="Pause before such a retry.")
     db_slow_query_s: float = Field(default=1.0, description="Statements slower are logged.")
     log_level: str = Field(default="INFO", description="Python logging level.")
+
+    # Markets. With none of the credentials below set, the sandbox marketplace stands in.
+    sandbox_markets: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="auto: run the sandbox marketplace when no market credentials are set.",
+    )
+    sandbox_url: str | None = Field(
+        default=None, description="A shared `dealagent sandbox` to use instead of one in-process."
+    )
+    market_timeout_s: float = Field(default=5.0, description="Bound on one market's answer.")
+    market_error_threshold: int = Field(
+        default=3, description="Consecutive failures that put a market in status error."
+    )
+    market_backoff_s: float = Field(default=30, description="First pause after status error.")
+    market_backoff_max_s: float = Field(default=900, description="Longest such pause.")
+    amazon_access_key: str | None = Field(default=None, description="PA-API 5.0 access key.")
+    amazon_secret_key: str | None = Field(default=None, description="PA-API 5.0 secret key.")
+    amazon_partner_tag: str | None = Field(default=None, description="Associates partner tag.")
+    amazon_region: str = Field(default="us-east-1", description="PA-API region for SigV4.")
+    amazon_marketplace: str = Field(default="www.amazon.com", description="PA-API marketplace.")
+    ebay_client_id: str | None = Field(default=None, description="eBay app id (client id).")
+    ebay_client_secret: str | None = Field(default=None, description="eBay cert id (secret).")
+    ebay_marketplace_id: str = Field(default="EBAY_US", description="X-EBAY-C-MARKETPLACE-ID.")
+    walmart_consumer_id: str | None = Field(default=None, description="Walmart consumer id.")
+    walmart_key_version: str = Field(default="1", description="Walmart private key version.")
+    walmart_private_key: str | None = Field(
+        default=None, description="PEM of the RSA key registered with Walmart (signs requests)."
+    )
+    walmart_publisher_id: str | None = Field(default=None, description="Impact publisher id.")
+    bestbuy_api_key: str | None = Field(default=None, description="Best Buy Products API key.")
+    target_api_key: str | None = Field(
+        default=None, description="RedSky key (else the markets row's api_key)."
+    )
+
+    def market_credentials_set(self) -> bool:
+        return any(getattr(self, name) for name in MARKET_SECRETS)
 
     @property
     def home(self) -> Path:
