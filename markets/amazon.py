@@ -144,7 +144,10 @@ class AmazonAdapter:
             raise NotConfigured("amazon_access_key/amazon_secret_key/amazon_partner_tag unset")
         payload = json.dumps(search_body(s, query)).encode()
         headers = signed_headers(s, endpoint.url, payload, datetime.now(UTC))
-        data = read_json(await http.post(endpoint.url, content=payload, headers=headers))
+        response = await http.post(endpoint.url, content=payload, headers=headers)
+        if response.status_code == 404 and "NoResults" in response.text:
+            return []
+        data = read_json(response)
         if (errors := data.get("Errors")) and "SearchResult" not in data:
             if errors[0].get("Code") == "NoResults":
                 return []

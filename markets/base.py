@@ -99,6 +99,11 @@ def discount(current: Decimal, original: Decimal | None) -> Decimal | None:
     return ((original - current) * 100 / original).quantize(CENT, ROUND_HALF_UP)
 
 
+def list_price(current: Decimal, original: Decimal | None) -> Decimal | None:
+    """The struck-through price, only when it is above what one pays now."""
+    return original if original is not None and original > current else None
+
+
 def money(value: Any) -> Decimal | None:
     """A price as the APIs write it (number or string, maybe "$1,299.99") to Decimal."""
     if value is None or value == "":

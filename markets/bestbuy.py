@@ -11,6 +11,7 @@ from markets.base import (
     MarketQuery,
     NotConfigured,
     Offer,
+    list_price,
     money,
     parse_each,
     read_json,
@@ -38,7 +39,6 @@ def search_path(endpoint: Endpoint, query: MarketQuery) -> str:
 
 
 def parse_item(item: dict[str, Any]) -> Offer:
-    regular = money(item.get("regularPrice"))
     sale = money(item["salePrice"])
     return Offer(
         market=MarketType.BESTBUY,
@@ -47,7 +47,7 @@ def parse_item(item: dict[str, Any]) -> Offer:
         title=item["name"],
         url=item["url"],
         current_price=sale,
-        original_price=regular if regular and regular > sale else None,
+        original_price=list_price(sale, money(item.get("regularPrice"))),
         image_url=item.get("image"),
         description=item.get("shortDescription"),
         seller_name="Best Buy",

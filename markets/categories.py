@@ -82,6 +82,7 @@ def category_id(market: M, category: C | None) -> str | None:
 
 
 def category_of(market: M, *market_ids: object) -> C:
-    """Our category for the first of a market's category ids we map; else OTHER."""
+    """Our category for the first of a market's category ids we map to a department."""
     ours = {known: category for category, known in CATEGORY_IDS[market].items()}
-    return next((ours[str(i)] for i in market_ids if str(i) in ours), C.OTHER)
+    found = (ours[str(i)] for i in market_ids if ours.get(str(i), C.OTHER) is not C.OTHER)
+    return next(found, C.OTHER)

@@ -11,9 +11,11 @@ from core.config import Settings
 from core.models.enums import DealSource, MarketType
 from markets.base import (
     Endpoint,
+    MalformedResponse,
     MarketQuery,
     NotConfigured,
     Offer,
+    list_price,
     money,
     parse_each,
     read_json,
@@ -50,6 +52,8 @@ def parse_product(product: dict[str, Any], base: str) -> Offer:
     statistics = (product.get("ratings_and_reviews") or {}).get("statistics") or {}
     fulfillment = product.get("fulfillment") or {}
     current = money(price.get("current_retail") or price.get("current_retail_min"))
+    if current is None:
+        raise MalformedResponse(f"no current_retail for tcin {product.get('tcin')}")
     regular = money(price.get("reg_retail") or price.get("reg_retail_min"))
     sold_out = bool(fulfillment.get("is_out_of_stock_in_all_store_locations")) and bool(
         fulfillment.get("sold_out")
@@ -61,7 +65,7 @@ def parse_product(product: dict[str, Any], base: str) -> Offer:
         title=description["title"],
         url=urljoin(base, enrichment["buy_url"]),
         current_price=current,
-        original_price=regular if regular and current and regular > current else None,
+        original_price=list_price(current, regular),
         image_url=(enrichment.get("images") or {}).get("primary_image_url"),
         description=" ".join(description.get("bullet_descriptions") or []) or None,
         seller_name="Target",

@@ -10,7 +10,16 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from core.config import Settings
 from core.models.enums import DealSource, MarketType
-from markets.base import Endpoint, MarketQuery, NotConfigured, Offer, money, parse_each, read_json
+from markets.base import (
+    Endpoint,
+    MarketQuery,
+    NotConfigured,
+    Offer,
+    list_price,
+    money,
+    parse_each,
+    read_json,
+)
 from markets.categories import category_id, category_of
 
 
@@ -50,14 +59,15 @@ def search_params(settings: Settings, query: MarketQuery) -> dict[str, str]:
 
 def parse_item(item: dict[str, Any]) -> Offer:
     stock = item.get("stock")
+    current = money(item["salePrice"])
     return Offer(
         market=MarketType.WALMART,
         source=DealSource.WALMART,
         item_id=str(item["itemId"]),
         title=item["name"],
         url=item["productUrl"],
-        current_price=money(item["salePrice"]),
-        original_price=money(item.get("msrp")),
+        current_price=current,
+        original_price=list_price(current, money(item.get("msrp"))),
         image_url=item.get("largeImage") or item.get("mediumImage"),
         description=item.get("shortDescription"),
         seller_name=item.get("sellerInfo") or "Walmart.com",
