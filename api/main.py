@@ -5,6 +5,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from api.routes import health
@@ -12,6 +13,7 @@ from core.config import Settings, get_settings
 from core.database import prepare_database
 from core.db import create_engine, session_factory, warm_pool
 from core.embedded_db import resolve_database_url
+from markets.sandbox.embedded import prepare_markets
 
 
 @asynccontextmanager
@@ -23,9 +25,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await warm_pool(engine, settings.db_pool_min)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.http = httpx.AsyncClient(timeout=settings.market_timeout_s + 1)
+    app.state.settings, sandbox = await prepare_markets(settings, app.state.sessions)
     try:
         yield
     finally:
+        if sandbox:
+            await sandbox.stop()
+        await app.state.http.aclose()
         await engine.dispose()
 
 

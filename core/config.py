@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     sandbox_url: str | None = Field(
         default=None, description="A shared `dealagent sandbox` to use instead of one in-process."
     )
+    sandbox_port: int = Field(
+        default=8765,
+        description="Port for the in-process sandbox (a free one if taken); a fixed port keeps "
+        "sandbox product URLs, and so stored deals, the same across restarts.",
+    )
     market_timeout_s: float = Field(default=5.0, description="Bound on one market's answer.")
     market_error_threshold: int = Field(
         default=3, description="Consecutive failures that put a market in status error."

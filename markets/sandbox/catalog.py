@@ -9,6 +9,7 @@ from functools import cache
 
 from core.models.enums import MarketCategory as C
 from core.models.enums import MarketType as M
+from markets.text import words
 
 SEED = 20261125
 SIZE = 3000
@@ -207,12 +208,6 @@ def make_product(pid: int, rng: random.Random) -> Product:
         description=f"{brand} {noun.lower()}, {variant}. Model {mpn}.",
         listings={m: item_id(m, rng) for m in sorted(listed)},
     )
-
-
-def words(text: str) -> list[str]:
-    """Lower-case search words, plural 's' dropped, so 'Monitors' finds 'Monitor'."""
-    tokens = re.findall(r"[a-z0-9]+", text.lower())
-    return [t[:-1] if len(t) > 3 and t.endswith("s") else t for t in tokens]
 
 
 class Catalog:

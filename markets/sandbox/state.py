@@ -9,8 +9,9 @@ from decimal import Decimal
 from typing import Literal
 
 from core.models.enums import MarketCategory, MarketType
-from markets.sandbox.catalog import Catalog, Product, default_catalog, words
+from markets.sandbox.catalog import Catalog, Product, default_catalog
 from markets.sandbox.pricing import Quote, quote
+from markets.text import words
 
 FaultMode = Literal["ok", "slow", "error", "rate_limit", "malformed"]
 
