@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.models import Deal, Goal, Market, PriceTracking, User
 from core.models.enums import DealSource, DealStatus, MarketCategory, MarketType
 from markets.base import Offer
-from markets.product_page import ProductPage, fetch_product_page
+from markets.product_page import PageGone, ProductPage, fetch_product_page
 
 MAX_QUERY_LIMIT = 100
 # Must stay identical to the expression of the ix_deals_fts index (migration 0002).
@@ -90,7 +90,7 @@ async def record_offers(session: AsyncSession, goal: Goal, offers: list[Offer]) 
     by_url = {offer.url: offer for offer in offers}  # one row per url, the last seen wins
     if not by_url:
         return []
-    markets = dict((await session.execute(select(Market.type, Market.id))).tuples().all())
+    markets = dict((await session.execute(select(Market.type, Market.id))).all())
     now = datetime.now(UTC)
     previous = dict(
         (
@@ -99,9 +99,7 @@ async def record_offers(session: AsyncSession, goal: Goal, offers: list[Offer]) 
                     Deal.goal_id == goal.id, Deal.url.in_(list(by_url))
                 )
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     statement = insert(Deal).values(
         [_row(goal, markets[o.market], o, now) for o in by_url.values()]
@@ -249,7 +247,7 @@ async def market_of_page(session: AsyncSession, url: str, page: ProductPage) -> 
     for market in MarketType:
         if market.value in host.replace("-", "").replace(".", ""):
             return market
-    rows = (await session.execute(select(Market.type, Market.base_url))).tuples().all()
+    rows = (await session.execute(select(Market.type, Market.base_url))).all()
     first_segment = parts.path.strip("/").split("/")[0]
     for market, base_url in rows:
         if urlsplit(base_url).netloc == parts.netloc and first_segment == market.value:
@@ -281,6 +279,24 @@ def page_offer(market: MarketType, page: ProductPage, category: MarketCategory) 
         gtin=page.gtin,
         mpn=page.mpn,
     )
+
+
+async def refresh_deal(
+    session: AsyncSession, http: httpx.AsyncClient, user_id: uuid.UUID, deal_id: uuid.UUID
+) -> Deal:
+    """Read the deal's page again: a new price observation, or expired when it is gone."""
+    deal = await get_deal(session, user_id, deal_id)
+    if deal is None:
+        raise DealError(f"no deal {deal_id} among this user's deals")
+    try:
+        page = await fetch_product_page(http, deal.url)
+    except PageGone:
+        await mark_expired(session, deal)
+        return deal
+    goal = await owned_goal(session, user_id, deal.goal_id)
+    market = await session.scalar(select(Market.type).where(Market.id == deal.market_id))
+    (deal,) = await record_offers(session, goal, [page_offer(market, page, deal.category)])
+    return deal
 
 
 async def track_product_url(

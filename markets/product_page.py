@@ -1,7 +1,7 @@
 """Any product page's schema.org Product/Offer data: JSON-LD first, then microdata,
 then OpenGraph, read with extruct."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +38,6 @@ class ProductPage:
     gtin: str | None = None
     mpn: str | None = None
     sku: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _types(node: dict[str, Any]) -> set[str]:
@@ -65,6 +64,7 @@ def _first(value: Any) -> Any:
 def _text(value: Any) -> str | None:
     value = _first(value)
     if isinstance(value, dict):
+        value = _props(value)
         value = value.get("name") or value.get("url") or value.get("@id")
     return None if value is None else str(value).strip() or None
 
@@ -103,7 +103,7 @@ def from_schema_org(url: str, product: dict[str, Any]) -> ProductPage | None:
         None,
     )
     return ProductPage(
-        url=_text(offer.get("url")) or url,
+        url=url,  # the address it was fetched from, so refreshing it finds the same deal
         title=_text(product.get("name")) or url,
         price=money(offer["price"]),
         currency=_text(offer.get("priceCurrency")) or "USD",
@@ -128,7 +128,8 @@ def from_opengraph(url: str, og: list[dict[str, Any]]) -> ProductPage | None:
         price = props.get("product:price:amount") or props.get("og:price:amount")
         if price and props.get("og:title"):
             return ProductPage(
-                url=props.get("og:url", url),
+                url=url,
+                seller_name=props.get("og:site_name"),
                 title=props["og:title"],
                 price=money(price),
                 currency=props.get("product:price:currency")
