@@ -155,7 +155,10 @@ def parse_product_page(url: str, html: str) -> ProductPage:
 
 
 async def fetch_product_page(http: httpx.AsyncClient, url: str) -> ProductPage:
-    response = await http.get(url, follow_redirects=True, headers={"Accept": "text/html"})
+    try:
+        response = await http.get(url, follow_redirects=True, headers={"Accept": "text/html"})
+    except httpx.HTTPError as error:
+        raise MarketError(f"could not fetch {url}: {type(error).__name__} {error}") from error
     if response.status_code in (404, 410):
         raise PageGone(f"HTTP {response.status_code} at {url}")
     if response.status_code >= 400:
