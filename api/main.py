@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
@@ -12,28 +12,32 @@ from api.routes import health
 from core.config import Settings, get_settings
 from core.database import prepare_database
 from core.db import create_engine, session_factory, warm_pool
-from core.embedded_db import resolve_database_url
+from core.embedded_db import database_url
 from markets.sandbox.embedded import prepare_markets
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    url = await asyncio.to_thread(resolve_database_url, settings)
-    engine = create_engine(settings, url)
-    await prepare_database(engine, url)
-    await warm_pool(engine, settings.db_pool_min)
-    app.state.engine = engine
-    app.state.sessions = session_factory(engine)
-    app.state.http = httpx.AsyncClient(timeout=settings.market_timeout_s + 1)
-    app.state.settings, sandbox = await prepare_markets(settings, app.state.sessions)
-    try:
-        yield
-    finally:
-        if sandbox:
-            await sandbox.stop()
-        await app.state.http.aclose()
-        await engine.dispose()
+    with ExitStack() as database:
+        url = await asyncio.to_thread(database.enter_context, database_url(settings))
+        engine = create_engine(settings, url)
+        http = httpx.AsyncClient(timeout=settings.market_timeout_s + 1)
+        sandbox = None
+        try:
+            await prepare_database(engine, url)
+            await warm_pool(engine, settings.db_pool_min)
+            app.state.engine = engine
+            app.state.sessions = session_factory(engine, settings)
+            app.state.http = http
+            app.state.settings, sandbox = await prepare_markets(settings, app.state.sessions)
+            yield
+        finally:
+            if sandbox:
+                await sandbox.stop()
+            await http.aclose()
+            await engine.dispose()
+            await asyncio.to_thread(database.close)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

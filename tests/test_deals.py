@@ -50,7 +50,7 @@ async def sessions(settings, make_database):
     migrate.upgrade(url)
     engine = create_engine(settings, url)
     await seed(engine)
-    yield session_factory(engine)
+    yield session_factory(engine, settings)
     await engine.dispose()
 
 

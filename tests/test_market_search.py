@@ -34,7 +34,7 @@ def database(make_database):
 async def sessions(settings, database):
     engine = create_engine(settings, database)
     await seed(engine)
-    yield session_factory(engine)
+    yield session_factory(engine, settings)
     await engine.dispose()
 
 
