@@ -66,7 +66,9 @@ def loopback_socket(preferred_port: int) -> socket.socket:
 async def start_embedded(settings: Settings) -> EmbeddedSandbox:
     await asyncio.to_thread(default_catalog)  # build the catalog off the event loop
     sock = loopback_socket(settings.sandbox_port)
-    config = uvicorn.Config(create_sandbox_app(settings), log_level="warning", lifespan="off")
+    # No log_config/log_level: uvicorn would reset the logging of the server we run inside.
+    app = create_sandbox_app(settings)
+    config = uvicorn.Config(app, log_config=None, log_level=None, access_log=False, lifespan="off")
     server = QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
