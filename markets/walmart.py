@@ -1,6 +1,7 @@
 """Walmart: the affiliate Product Search API (v2), requests signed with the consumer's RSA key."""
 
 import base64
+import functools
 import time
 from typing import Any
 
@@ -28,12 +29,19 @@ def signature_input(consumer_id: str, timestamp_ms: str, key_version: str) -> by
     return f"{consumer_id}\n{timestamp_ms}\n{key_version}\n".encode()
 
 
+@functools.lru_cache(maxsize=4)
+def private_key(pem: str) -> rsa.RSAPrivateKey:
+    """Loaded once: loading checks the key, which costs far more than signing with it."""
+    key = serialization.load_pem_private_key(pem.encode(), None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise NotConfigured("walmart_private_key is not an RSA key")
+    return key
+
+
 def auth_headers(settings: Settings, now_ms: int) -> dict[str, str]:
     if not (settings.walmart_consumer_id and settings.walmart_private_key):
         raise NotConfigured("walmart_consumer_id/walmart_private_key unset")
-    key = serialization.load_pem_private_key(settings.walmart_private_key.encode(), None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise NotConfigured("walmart_private_key is not an RSA key")
+    key = private_key(settings.walmart_private_key)
     stamp = str(now_ms)
     message = signature_input(settings.walmart_consumer_id, stamp, settings.walmart_key_version)
     signature = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
