@@ -5,6 +5,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
@@ -17,6 +18,7 @@ from core.db import create_engine, session_factory, warm_pool
 from core.embedded_db import database_url
 from core.mailer import mailer_from_settings
 from core.throttle import LoginThrottle
+from markets.sandbox.embedded import prepare_markets
 
 
 @asynccontextmanager
@@ -25,13 +27,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     with ExitStack() as database:
         url = await asyncio.to_thread(database.enter_context, database_url(settings))
         engine = create_engine(settings, url)
+        http = httpx.AsyncClient(timeout=settings.market_timeout_s + 1)
+        sandbox = None
         try:
             await prepare_database(engine, url)
             await warm_pool(engine, settings.db_pool_min)
             app.state.engine = engine
             app.state.sessions = session_factory(engine, settings)
+            app.state.http = http
+            app.state.settings, sandbox = await prepare_markets(settings, app.state.sessions)
             yield
         finally:
+            if sandbox:
+                await sandbox.stop()
+            await http.aclose()
             await engine.dispose()
             await asyncio.to_thread(database.close)
 
