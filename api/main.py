@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routes import health
+from api.routes import chat_ws, health
+from core.chat import ChatRuntime
 from core.config import Settings, get_settings
 from core.database import prepare_database
-from core.db import create_engine, session_factory, warm_pool
+from core.db import create_engine, libpq_url, session_factory, warm_pool
 from core.embedded_db import resolve_database_url
 
 
@@ -23,9 +24,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await warm_pool(engine, settings.db_pool_min)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.chat = ChatRuntime(settings, libpq_url(url))
+    await app.state.chat.start()
     try:
         yield
     finally:
+        await app.state.chat.close()
         await engine.dispose()
 
 
@@ -35,4 +39,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="dealagent", lifespan=lifespan)
     app.state.settings = settings
     app.include_router(health.router)
+    app.include_router(chat_ws.router)
     return app
