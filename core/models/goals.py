@@ -7,7 +7,16 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, MetaData, Money, Percent, Timestamp, TokenAmount, UpdatedAt, UUIDPk
+from core.models.base import (
+    Base,
+    MetaData,
+    Money,
+    Percent,
+    Timestamp,
+    TokenAmount,
+    UpdatedAt,
+    UUIDPk,
+)
 from core.models.enums import GoalPriority, GoalStatus, MarketCategory
 
 

@@ -1,0 +1,309 @@
+"""The token ledger: prices, and every change of a user's token balance.
+
+deduct / reward / refund run inside the caller's transaction. Each changes the balance with
+one conditional UPDATE (the row lock orders concurrent changes; nothing is read first), and
+writes a token_transactions row plus a token_balance_history row. Each works in a SAVEPOINT,
+so a refused deduction leaves the caller's transaction usable and the balance untouched.
+
+A refused deduction is also written as a `failed` transaction in its own short transaction
+on a fresh, unpooled connection, so the record survives the caller's rollback. (Not from the
+engine's pool: callers that all hold a pooled connection while being refused would otherwise
+wait on each other for a free one.)
+"""
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+from core.models import Goal, TokenBalanceHistory, TokenPricing, TokenTransaction, User
+from core.models.enums import BalanceChangeType, TransactionStatus, TransactionType
+
+log = logging.getLogger(__name__)
+
+# token amounts are NUMERIC(18, 8): quantise first so the stored rows add up exactly.
+QUANTUM = Decimal("0.00000001")
+# Bound on writing a refused attempt's record; it must never hold up the caller for long.
+FAILED_RECORD_TIMEOUT_S = 5.0
+
+
+class InsufficientBalance(Exception):
+    def __init__(self, balance: Decimal, needed: Decimal) -> None:
+        super().__init__(f"insufficient token balance: {balance} available, {needed} needed")
+        self.balance = balance
+        self.needed = needed
+
+
+class GoalTokenLimitExceeded(Exception):
+    def __init__(self, goal_id: uuid.UUID, max_tokens: Decimal, spent: Decimal) -> None:
+        super().__init__(f"goal {goal_id} would exceed its limit of {max_tokens} tokens")
+        self.goal_id = goal_id
+        self.max_tokens = max_tokens
+        self.spent = spent
+
+
+class PricingNotConfigured(Exception):
+    def __init__(self, service_type: str) -> None:
+        super().__init__(f"no active token price for service {service_type!r}")
+        self.service_type = service_type
+
+
+async def current_price(
+    session: AsyncSession, service_type: str, at: datetime | None = None
+) -> TokenPricing:
+    """The active row valid at `at` (default now); the newest valid_from wins."""
+    at = at or datetime.now(UTC)
+    price = await session.scalar(
+        select(TokenPricing)
+        .where(
+            TokenPricing.service_type == service_type,
+            TokenPricing.is_active,
+            TokenPricing.valid_from <= at,
+            (TokenPricing.valid_to.is_(None)) | (TokenPricing.valid_to > at),
+        )
+        .order_by(TokenPricing.valid_from.desc())
+        .limit(1)
+    )
+    if price is None:
+        raise PricingNotConfigured(service_type)
+    return price
+
+
+def cost(price: TokenPricing, units: int = 1) -> Decimal:
+    """token_cost x units, units clamped to [min_tokens, max_tokens]."""
+    units = max(units, price.min_tokens)
+    if price.max_tokens is not None:
+        units = min(units, price.max_tokens)
+    return (price.token_cost * units).quantize(QUANTUM)
+
+
+async def deduct(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    amount: Decimal,
+    *,
+    description: str,
+    goal_id: uuid.UUID | None = None,
+    meta: dict[str, Any] | None = None,
+) -> TokenTransaction:
+    """Take `amount` from the balance (and count it against the goal's max_tokens)."""
+    amount = checked(amount)
+    try:
+        async with session.begin_nested():
+            after = await change_balance(
+                session,
+                user_id,
+                -amount,
+                User.token_balance >= amount,
+                total_tokens_spent=User.total_tokens_spent + amount,
+            )
+            if goal_id is not None:
+                await spend_on_goal(session, user_id, goal_id, amount)
+            return await write_entry(
+                session, user_id, TransactionType.DEDUCTION, amount, after + amount, after,
+                description=description, goal_id=goal_id, meta=meta,
+            )  # fmt: skip
+    except (InsufficientBalance, GoalTokenLimitExceeded) as refused:
+        await record_refused(session, user_id, amount, description, goal_id, meta, refused)
+        raise
+
+
+async def reward(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    amount: Decimal,
+    *,
+    description: str,
+    meta: dict[str, Any] | None = None,
+) -> TokenTransaction:
+    """Add `amount` to the balance as earned (grants, referral rewards)."""
+    amount = checked(amount)
+    async with session.begin_nested():
+        after = await change_balance(
+            session, user_id, amount, None, total_rewards_earned=User.total_rewards_earned + amount
+        )
+        return await write_entry(
+            session, user_id, TransactionType.REWARD, amount, after - amount, after,
+            description=description, meta=meta,
+        )  # fmt: skip
+
+
+async def refund(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    amount: Decimal,
+    *,
+    description: str,
+    goal_id: uuid.UUID | None = None,
+    meta: dict[str, Any] | None = None,
+) -> TokenTransaction:
+    """Give back `amount` of an earlier deduction; the spent counters go down with it."""
+    amount = checked(amount)
+    async with session.begin_nested():
+        after = await change_balance(
+            session,
+            user_id,
+            amount,
+            None,
+            total_tokens_spent=func.greatest(User.total_tokens_spent - amount, 0),
+        )
+        if goal_id is not None:
+            await session.execute(
+                update(Goal)
+                .where(Goal.id == goal_id, Goal.user_id == user_id)
+                .values(total_tokens_spent=func.greatest(Goal.total_tokens_spent - amount, 0))
+            )
+        return await write_entry(
+            session, user_id, TransactionType.REFUND, amount, after - amount, after,
+            description=description, goal_id=goal_id, meta=meta,
+        )  # fmt: skip
+
+
+def checked(amount: Decimal) -> Decimal:
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0:
+        raise ValueError(f"a token amount must be a finite, non-negative Decimal, not {amount!r}")
+    return amount.quantize(QUANTUM)
+
+
+async def change_balance(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    delta: Decimal,
+    condition: ColumnElement[bool] | None,
+    **counters: Any,
+) -> Decimal:
+    """Apply `delta` in one UPDATE guarded by `condition`; return the new balance."""
+    statement = update(User).where(User.id == user_id)
+    if condition is not None:
+        statement = statement.where(condition)
+    after = await session.scalar(
+        statement.values(token_balance=User.token_balance + delta, **counters)
+        .returning(User.token_balance)
+        .execution_options(synchronize_session=False)
+    )
+    if after is not None:
+        return after
+    balance = await session.scalar(select(User.token_balance).where(User.id == user_id))
+    if balance is None:
+        raise LookupError(f"no user {user_id}")
+    raise InsufficientBalance(balance, -delta)
+
+
+async def spend_on_goal(
+    session: AsyncSession, user_id: uuid.UUID, goal_id: uuid.UUID, amount: Decimal
+) -> None:
+    spent = await session.scalar(
+        update(Goal)
+        .where(
+            Goal.id == goal_id,
+            Goal.user_id == user_id,
+            Goal.max_tokens.is_(None) | (Goal.total_tokens_spent + amount <= Goal.max_tokens),
+        )
+        .values(total_tokens_spent=Goal.total_tokens_spent + amount)
+        .returning(Goal.total_tokens_spent)
+        .execution_options(synchronize_session=False)
+    )
+    if spent is not None:
+        return
+    goal = (
+        await session.execute(
+            select(Goal.max_tokens, Goal.total_tokens_spent).where(
+                Goal.id == goal_id, Goal.user_id == user_id
+            )
+        )
+    ).one_or_none()
+    if goal is None:
+        raise LookupError(f"no goal {goal_id} of user {user_id}")
+    raise GoalTokenLimitExceeded(goal_id, goal.max_tokens, goal.total_tokens_spent)
+
+
+async def write_entry(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    kind: TransactionType,
+    amount: Decimal,
+    before: Decimal,
+    after: Decimal,
+    *,
+    description: str,
+    goal_id: uuid.UUID | None = None,
+    meta: dict[str, Any] | None = None,
+) -> TokenTransaction:
+    # clock_timestamp(), not the transaction's start: rows then sort in the order the
+    # balance row's lock was granted, so each history row follows the one before it.
+    transaction = TokenTransaction(
+        user_id=user_id,
+        type=kind,
+        amount=amount,
+        status=TransactionStatus.COMPLETED,
+        description=description,
+        goal_id=goal_id,
+        meta_data=meta or {},
+        created_at=func.clock_timestamp(),
+    )
+    session.add(transaction)
+    await session.flush()
+    session.add(
+        TokenBalanceHistory(
+            user_id=user_id,
+            balance_before=before,
+            balance_after=after,
+            change_amount=after - before,
+            change_type=BalanceChangeType(kind.value),
+            transaction_id=transaction.id,
+            created_at=func.clock_timestamp(),
+        )
+    )
+    await session.flush()
+    await session.refresh(transaction)
+    return transaction
+
+
+async def record_refused(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    amount: Decimal,
+    description: str,
+    goal_id: uuid.UUID | None,
+    meta: dict[str, Any] | None,
+    refused: Exception,
+) -> None:
+    """Write the refused deduction as `failed`, committed apart from the caller's work."""
+    reason = "insufficient_balance" if isinstance(refused, InsufficientBalance) else "goal_limit"
+    bind = session.bind
+    url = (bind.engine if isinstance(bind, AsyncConnection) else bind).url
+    own_engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with (
+            asyncio.timeout(FAILED_RECORD_TIMEOUT_S),
+            async_sessionmaker(own_engine)() as own,
+            own.begin(),
+        ):
+            own.add(
+                TokenTransaction(
+                    user_id=user_id,
+                    type=TransactionType.DEDUCTION,
+                    amount=amount,
+                    status=TransactionStatus.FAILED,
+                    description=description,
+                    goal_id=goal_id,
+                    meta_data={**(meta or {}), "failure": reason, "error": str(refused)},
+                    created_at=func.clock_timestamp(),
+                )
+            )
+    except (SQLAlchemyError, TimeoutError) as error:  # the refusal itself still stands
+        log.warning("could not record refused deduction for user %s: %r", user_id, error)
+    finally:
+        await own_engine.dispose()
