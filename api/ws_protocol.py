@@ -81,8 +81,10 @@ class FrameError(Exception):
         return error(self.code, self.message, self.id)
 
 
-def parse(text: str, max_content_chars: int) -> ClientFrame:
+def parse(text: str | bytes, max_content_chars: int) -> ClientFrame:
     """One client frame, or FrameError with a specific code."""
+    if isinstance(text, bytes):
+        raise FrameError("invalid_frame", "frames are JSON text frames, not binary")
     try:
         data = json.loads(text)
     except ValueError as exc:

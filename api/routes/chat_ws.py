@@ -32,21 +32,21 @@ def _bearer(header: str | None) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def _receive_text(websocket: WebSocket, max_bytes: int) -> str | None:
-    """The next text frame; None once the client is gone or the frame was too big."""
+async def _receive(websocket: WebSocket, max_bytes: int) -> str | bytes | None:
+    """The next frame's data; None once the client is gone or the frame was too big."""
     message = await websocket.receive()
     if message["type"] == "websocket.disconnect":
         return None
-    text = message.get("text")
-    if text is None:  # a binary frame: answered as an invalid frame
-        return "" if len(message.get("bytes") or b"") <= max_bytes else await _too_big(websocket)
-    if len(text) * 4 > max_bytes and len(text.encode()) > max_bytes:
-        return await _too_big(websocket)
-    return text
-
-
-async def _too_big(websocket: WebSocket) -> None:
-    await websocket.close(wire.CLOSE_TOO_BIG, "frame too big")
+    data = message.get("text")
+    if data is None:
+        data = message.get("bytes") or b""
+        size = len(data)
+    else:  # a character is at most 4 bytes: encode only when it might matter
+        size = len(data) if len(data) * 4 <= max_bytes else len(data.encode())
+    if size > max_bytes:
+        await websocket.close(wire.CLOSE_TOO_BIG, "frame too big")
+        return None
+    return data
 
 
 async def _authenticate(websocket: WebSocket) -> Principal | None:
@@ -57,14 +57,14 @@ async def _authenticate(websocket: WebSocket) -> Principal | None:
     if token is None:
         try:
             async with asyncio.timeout(settings.chat_auth_timeout_s):
-                text = await _receive_text(websocket, settings.chat_max_frame_bytes)
+                data = await _receive(websocket, settings.chat_max_frame_bytes)
         except TimeoutError:
             await websocket.close(wire.CLOSE_AUTH_TIMEOUT, "authentication timed out")
             return None
-        if text is None:
+        if data is None:
             return None
         try:
-            frame = wire.parse(text, settings.chat_max_content_chars)
+            frame = wire.parse(data, settings.chat_max_content_chars)
         except wire.FrameError as exc:
             frame = exc
         if not isinstance(frame, wire.AuthFrame):
@@ -123,11 +123,9 @@ class ChatConnection:
 
     async def _receive_frames(self) -> None:
         max_bytes = self.settings.chat_max_frame_bytes
-        while (text := await _receive_text(self.websocket, max_bytes)) is not None:
+        while (data := await _receive(self.websocket, max_bytes)) is not None:
             try:
-                if not text:
-                    raise wire.FrameError("invalid_frame", "frames are JSON text, not binary")
-                await self._handle(wire.parse(text, self.settings.chat_max_content_chars))
+                await self._handle(wire.parse(data, self.settings.chat_max_content_chars))
             except wire.FrameError as exc:
                 await self.send(exc.frame())
 
@@ -249,17 +247,23 @@ class ChatConnection:
             raise wire.FrameError("notification_not_found", "no such notification of yours")
 
     async def _push_notifications(self, inbox: notifications.Inbox) -> None:
-        pending = notifications.UNDELIVERED
         while True:
-            notification_id = await inbox.get()
-            async with self.sessions() as session, session.begin():
-                if notification_id is None:
-                    rows = await notifications.undelivered(session, self.user_id)
-                else:
-                    row = await notifications.get(session, self.user_id, notification_id)
-                    rows = [row] if row is not None else []
-                rows = [r for r in rows if r.id not in self._pushed and r.status in pending]
-                await notifications.mark_sent(session, [r.id for r in rows])
-            for row in rows:
-                self._pushed.add(row.id)
-                await self.send(wire.notification_fields(row))
+            try:
+                await self._push(await inbox.get())
+            except Exception:  # the next notice (or reconnect) tries again
+                log.exception("pushing notifications failed")
+
+    async def _push(self, notification_id: uuid.UUID | None) -> None:
+        """One notification by id, or (None) every one still undelivered."""
+        pending = notifications.UNDELIVERED
+        async with self.sessions() as session, session.begin():
+            if notification_id is None:
+                rows = await notifications.undelivered(session, self.user_id)
+            else:
+                row = await notifications.get(session, self.user_id, notification_id)
+                rows = [row] if row is not None else []
+            rows = [r for r in rows if r.id not in self._pushed and r.status in pending]
+            await notifications.mark_sent(session, [r.id for r in rows])
+        for row in rows:
+            self._pushed.add(row.id)
+            await self.send(wire.notification_fields(row))
