@@ -135,17 +135,6 @@ def dumps(frame: dict[str, Any]) -> str:
     return json.dumps(frame, default=_plain, separators=(",", ":"))
 
 
-def outcome_fields(outcome: Any) -> dict[str, Any]:
-    return {
-        "turn_id": outcome.turn_id,
-        "message_id": outcome.message_id,
-        "content": outcome.content,
-        "tokens_used": outcome.tokens_used,
-        "charged": outcome.charged,
-        "token_balance": outcome.token_balance,
-    }
-
-
 def message_fields(message: ChatMessage) -> dict[str, Any]:
     return {
         "id": message.id,

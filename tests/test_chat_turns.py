@@ -68,9 +68,9 @@ async def test_two_connections_two_processes_one_user_turns_in_order(
     rows = await _stored(sessions, user.id)
     assert [(r.role, r.meta_data.get("client_message_id")) for r in rows] == [
         (MessageRole.USER, "o1"),
-        (MessageRole.ASSISTANT, None),
+        (MessageRole.ASSISTANT, "o1"),
         (MessageRole.USER, "o2"),
-        (MessageRole.ASSISTANT, None),
+        (MessageRole.ASSISTANT, "o2"),
     ]
     assert rows[1].created_at <= rows[2].created_at  # o2 began after o1 was stored
     await a.close()

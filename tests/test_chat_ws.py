@@ -199,7 +199,10 @@ async def test_history_pages_backwards_and_filters_by_goal(strict_server, sessio
     await chat(ws, "h2", "about the goal", goal_id=str(goal_id))
     await send(ws, {"type": "history", "limit": 2})
     newest = (await recv(ws))["messages"]
-    assert [m["client_message_id"] for m in newest] == ["h2", None]
+    assert [(m["role"], m["client_message_id"]) for m in newest] == [
+        ("user", "h2"),
+        ("assistant", "h2"),
+    ]
     await send(ws, {"type": "history", "before": newest[0]["id"], "limit": 10})
     older = (await recv(ws))["messages"]
     assert [m["role"] for m in older] == ["user", "assistant"]

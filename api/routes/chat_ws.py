@@ -11,9 +11,8 @@ from starlette.datastructures import State
 from agent.turn import LLMUnavailable, TurnRequest, run_turn
 from api import ws_protocol as wire
 from core import chat, notifications
-from core.auth import AuthError, Principal, authenticate
+from core.auth import AuthError, Principal, authenticate, can_spend
 from core.ledger import InsufficientBalance
-from core.models.enums import TokenScope
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -143,7 +142,7 @@ class ChatConnection:
                 raise wire.FrameError("already_authenticated", "this socket is authenticated")
 
     async def _accept_message(self, frame: wire.UserMessageFrame) -> None:
-        if self.scope == TokenScope.READ:
+        if not can_spend(self.scope):
             raise wire.FrameError("forbidden_scope", "a read-scope token cannot chat", frame.id)
         async with self.sessions() as session:
             allowed = await self.runtime.limiter.allow(session, self.user_id)
@@ -170,9 +169,7 @@ class ChatConnection:
                         await self._replay(session, frame.id, prior)
                         return
                 outcome = await run_turn(self._turn_request(frame), self.send)
-                await self.send(
-                    {"type": "assistant_message", "id": frame.id, **wire.outcome_fields(outcome)}
-                )
+                await self.send({**outcome.frame(), "id": frame.id})
         except wire.FrameError as exc:
             await self.send(exc.frame())
         except InsufficientBalance as exc:
@@ -195,7 +192,7 @@ class ChatConnection:
         return TurnRequest(
             user_id=self.user_id,
             sessions=self.sessions,
-            http=getattr(self.state, "http", None),  # TODO markets merge
+            http=self.state.http,
             settings=self.settings,
             client_message_id=frame.id,
             content=frame.content,
