@@ -47,7 +47,8 @@ class TurnGate:
     """Serialises a user's turns. Inside a process an asyncio.Lock queues them in arrival
     order without tying up connections; across processes a session-level advisory lock,
     held on a connection of a small dedicated pool, does the same. The pool unlocks
-    everything when a connection comes back, so a cancelled turn never leaks a lock."""
+    everything when a connection comes back (one round trip, and a failed or cancelled
+    turn never leaks a lock)."""
 
     def __init__(self, conninfo: str, size: int, wait_s: float) -> None:
         self._pool = AsyncConnectionPool(
@@ -78,8 +79,7 @@ class TurnGate:
             async with lock, self._pool.connection() as conn:
                 key = (TURN_LOCK_NAMESPACE, turn_lock_key(user_id))
                 await conn.execute("SELECT pg_advisory_lock(%s, %s)", key)
-                yield
-                await conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+                yield  # the pool's reset unlocks as the connection goes back
         finally:
             self._waiting[user_id] -= 1
             if not self._waiting[user_id]:
@@ -97,27 +97,18 @@ class PriorTurn:
 async def find_turn(
     session: AsyncSession, user_id: uuid.UUID, client_message_id: str
 ) -> PriorTurn | None:
-    """The turn stored for this client message id, if it already ran."""
-    asked = await session.scalar(
+    """The turn stored for this client message id, if it already ran (both of its messages
+    carry the id in meta_data)."""
+    rows = await session.scalars(
         select(ChatMessage).where(
             ChatMessage.user_id == user_id,
-            ChatMessage.role == MessageRole.USER,
             ChatMessage.meta_data["client_message_id"].astext == client_message_id,
         )
     )
-    if asked is None:
+    by_role = {row.role: row for row in rows}
+    if MessageRole.USER not in by_role:
         return None
-    turn_id = asked.meta_data.get("turn_id")
-    reply = None
-    if turn_id is not None:
-        reply = await session.scalar(
-            select(ChatMessage).where(
-                ChatMessage.user_id == user_id,
-                ChatMessage.role == MessageRole.ASSISTANT,
-                ChatMessage.meta_data["turn_id"].astext == str(turn_id),
-            )
-        )
-    return PriorTurn(asked, reply)
+    return PriorTurn(by_role[MessageRole.USER], by_role.get(MessageRole.ASSISTANT))
 
 
 async def owns_goal(session: AsyncSession, user_id: uuid.UUID, goal_id: uuid.UUID) -> bool:
@@ -153,22 +144,27 @@ async def history(
 
 
 class RateLimiter:
-    """A sliding window of user messages per user. This process counts every message it
-    accepted, across the user's connections; the stored user messages in the window
-    count the user's traffic through other processes. The larger count decides."""
+    """A sliding window of user messages per user. `admit` counts, without a database
+    round trip, every message this process accepts, over all the user's connections;
+    `stored_within` counts the user's stored messages in the window when the turn starts,
+    so traffic through other server processes counts too."""
 
     def __init__(self, limit: int, window_s: float) -> None:
         self.limit = limit
         self.window_s = window_s
-        self._accepted: dict[uuid.UUID, deque[float]] = defaultdict(deque)
+        self._accepted: dict[uuid.UUID, deque[float]] = {}
 
-    async def allow(self, session: AsyncSession, user_id: uuid.UUID) -> bool:
+    def admit(self, user_id: uuid.UUID) -> bool:
         now = time.monotonic()
-        accepted = self._accepted[user_id]
+        accepted = self._accepted.setdefault(user_id, deque())
         while accepted and accepted[0] <= now - self.window_s:
             accepted.popleft()
         if len(accepted) >= self.limit:
             return False
+        accepted.append(now)
+        return True
+
+    async def stored_within(self, session: AsyncSession, user_id: uuid.UUID) -> bool:
         stored = await session.scalar(
             select(func.count()).where(
                 ChatMessage.user_id == user_id,
@@ -176,10 +172,7 @@ class RateLimiter:
                 ChatMessage.created_at > func.now() - timedelta(seconds=self.window_s),
             )
         )
-        if (stored or 0) >= self.limit:
-            return False
-        accepted.append(now)
-        return True
+        return (stored or 0) < self.limit
 
 
 async def token_balance(session: AsyncSession, user_id: uuid.UUID) -> Decimal:

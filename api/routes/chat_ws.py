@@ -144,15 +144,8 @@ class ChatConnection:
     async def _accept_message(self, frame: wire.UserMessageFrame) -> None:
         if not can_spend(self.scope):
             raise wire.FrameError("forbidden_scope", "a read-scope token cannot chat", frame.id)
-        async with self.sessions() as session:
-            allowed = await self.runtime.limiter.allow(session, self.user_id)
-        if not allowed:
-            raise wire.FrameError(
-                "rate_limited",
-                f"more than {self.settings.chat_rate_limit} messages in "
-                f"{self.settings.chat_rate_window_s:g} s; wait a little",
-                frame.id,
-            )
+        if not self.runtime.limiter.admit(self.user_id):
+            raise self._rate_limited(frame.id)
         self.runtime.spawn(self._turn(frame))
 
     async def _turn(self, frame: wire.UserMessageFrame) -> None:
@@ -160,14 +153,16 @@ class ChatConnection:
         try:
             async with self.runtime.gate.hold(self.user_id):
                 async with self.sessions() as session:
-                    if frame.goal_id and not await chat.owns_goal(
-                        session, self.user_id, frame.goal_id
-                    ):
-                        raise wire.FrameError("goal_not_found", "no such goal of yours", frame.id)
                     prior = await chat.find_turn(session, self.user_id, frame.id)
                     if prior is not None:
                         await self._replay(session, frame.id, prior)
                         return
+                    if frame.goal_id and not await chat.owns_goal(
+                        session, self.user_id, frame.goal_id
+                    ):
+                        raise wire.FrameError("goal_not_found", "no such goal of yours", frame.id)
+                    if not await self.runtime.limiter.stored_within(session, self.user_id):
+                        raise self._rate_limited(frame.id)
                 outcome = await run_turn(self._turn_request(frame), self.send)
                 await self.send({**outcome.frame(), "id": frame.id})
         except wire.FrameError as exc:
@@ -187,6 +182,14 @@ class ChatConnection:
         except Exception:
             log.exception("chat turn failed")
             await self.send(wire.error("internal_error", "the turn failed; try again", frame.id))
+
+    def _rate_limited(self, client_id: str) -> wire.FrameError:
+        return wire.FrameError(
+            "rate_limited",
+            f"more than {self.settings.chat_rate_limit} messages in "
+            f"{self.settings.chat_rate_window_s:g} s; wait a little",
+            client_id,
+        )
 
     def _turn_request(self, frame: wire.UserMessageFrame) -> TurnRequest:
         return TurnRequest(
