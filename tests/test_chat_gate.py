@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.chat import TurnGate
+from core.chat_gate import TurnGate
 from core.db import libpq_url
 
 

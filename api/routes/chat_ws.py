@@ -12,6 +12,7 @@ from agent.turn import LLMUnavailable, TurnRequest, run_turn
 from api import ws_protocol as wire
 from core import chat, notifications
 from core.auth import AuthError, Principal, authenticate, can_spend
+from core.chat_gate import TurnFacts
 from core.ledger import InsufficientBalance
 
 log = logging.getLogger(__name__)
@@ -151,18 +152,15 @@ class ChatConnection:
     async def _turn(self, frame: wire.UserMessageFrame) -> None:
         """Runs to the end even if the socket closes: stored and billed once either way."""
         try:
-            async with self.runtime.gate.hold(self.user_id):
-                async with self.sessions() as session:
-                    prior = await chat.find_turn(session, self.user_id, frame.id)
-                    if prior is not None:
-                        await self._replay(session, frame.id, prior)
-                        return
-                    if frame.goal_id and not await chat.owns_goal(
-                        session, self.user_id, frame.goal_id
-                    ):
-                        raise wire.FrameError("goal_not_found", "no such goal of yours", frame.id)
-                    if not await self.runtime.limiter.stored_within(session, self.user_id):
-                        raise self._rate_limited(frame.id)
+            async with self.runtime.gate.hold(self.user_id) as turn:
+                facts = await turn.facts(frame.id, frame.goal_id, self.settings.chat_rate_window_s)
+                if facts.asked is not None:
+                    await self._replay(frame.id, facts)
+                    return
+                if not facts.goal_ok:
+                    raise wire.FrameError("goal_not_found", "no such goal of yours", frame.id)
+                if facts.recent_messages >= self.settings.chat_rate_limit:
+                    raise self._rate_limited(frame.id)
                 outcome = await run_turn(self._turn_request(frame), self.send)
                 await self.send({**outcome.frame(), "id": frame.id})
         except wire.FrameError as exc:
@@ -202,24 +200,24 @@ class ChatConnection:
             goal_id=frame.goal_id,
         )
 
-    async def _replay(self, session: Any, client_id: str, prior: chat.PriorTurn) -> None:
+    async def _replay(self, client_id: str, facts: TurnFacts) -> None:
         """The same client message id again: the first run's result, never a second run."""
-        if prior.reply is None:
+        if facts.asked is None or facts.reply is None:
             raise wire.FrameError(
                 "duplicate_id", "this message id was used by a turn that did not finish", client_id
             )
-        await self.send({"type": "ack", "id": client_id, "message_id": prior.user_message.id})
-        meta = prior.reply.meta_data
+        await self.send({"type": "ack", "id": client_id, "message_id": facts.asked.id})
+        reply = facts.reply
         await self.send(
             {
                 "type": "assistant_message",
                 "id": client_id,
-                "turn_id": meta.get("turn_id"),
-                "message_id": prior.reply.id,
-                "content": prior.reply.content,
-                "tokens_used": prior.reply.tokens_used,
-                "charged": meta.get("charged"),
-                "token_balance": await chat.token_balance(session, self.user_id),
+                "turn_id": reply.meta_data.get("turn_id"),
+                "message_id": reply.id,
+                "content": reply.content,
+                "tokens_used": reply.tokens_used,
+                "charged": reply.meta_data.get("charged"),
+                "token_balance": facts.balance,
                 "replayed": True,
             }
         )
