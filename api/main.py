@@ -7,12 +7,17 @@ from contextlib import ExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routes import chat_ws, health
+from api.errors import install_error_handlers
+from api.routes import auth as auth_routes
+from api.routes import chat_ws, health, me, tokens
+from core import auth
 from core.chat import ChatRuntime
 from core.config import Settings, get_settings
 from core.database import prepare_database
 from core.db import create_engine, libpq_url, session_factory, warm_pool
 from core.embedded_db import database_url
+from core.mailer import mailer_from_settings
+from core.throttle import LoginThrottle
 
 
 @asynccontextmanager
@@ -42,6 +47,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.basicConfig(level=settings.log_level.upper())
     app = FastAPI(title="dealagent", lifespan=lifespan)
     app.state.settings = settings
+    auth.configure(settings)
+    app.state.mailer = mailer_from_settings(settings)
+    app.state.login_throttle = LoginThrottle(
+        settings.login_max_failures,
+        settings.login_max_failures_per_client,
+        settings.login_failure_window_s,
+    )
+    install_error_handlers(app)
     app.include_router(health.router)
+    for routes in (auth_routes, me, tokens):
+        app.include_router(routes.router, prefix="/api/v1")
     app.include_router(chat_ws.router)
     return app
