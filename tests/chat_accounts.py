@@ -1,34 +1,40 @@
-"""Users, tokens and goals for the chat tests."""
+"""Users for the chat tests, signed up and logged in over REST; goals of theirs."""
 
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core.models.accounts import User
+import httpx
+
 from core.models.enums import MarketCategory
 from core.models.goals import Goal
+from tests.accounts_client import login, signed_up
 
 
 @dataclass
 class ChatUser:
     id: uuid.UUID
+    email: str
     token: str
     balance: Decimal
     base_url: str
 
     async def read_token(self) -> str:
-        return f"{self.id}:read"
+        """A second login, with a read-only token."""
+        async with httpx.AsyncClient(base_url=self.base_url + "/api/v1") as client:
+            return (await login(client, self.email, scope="read"))["access_token"]
 
 
-async def make_user(base_url: str, sessions) -> ChatUser:
-    async with sessions() as session, session.begin():
-        user = User(
-            email=f"{uuid.uuid4().hex}@example.com", password="x", token_balance=Decimal("100")
-        )
-        session.add(user)
-        await session.flush()
-        await session.refresh(user)
-    return ChatUser(user.id, f"{user.id}:full", user.token_balance, base_url)
+async def make_user(base_url: str) -> ChatUser:
+    async with httpx.AsyncClient(base_url=base_url + "/api/v1") as client:
+        profile, tokens = await signed_up(client)
+    return ChatUser(
+        uuid.UUID(profile["id"]),
+        profile["email"],
+        tokens["access_token"],
+        Decimal(profile["token_balance"]),
+        base_url,
+    )
 
 
 async def make_goal(sessions, user_id: uuid.UUID) -> uuid.UUID:
