@@ -24,7 +24,7 @@ async def _stored(sessions, user_id) -> list[ChatMessage]:
 
 
 async def test_same_client_id_twice_runs_once_and_replays(live_server, sessions):
-    user = await make_user(live_server)
+    user = await make_user(sessions)
     ws, _ = await ready_chat(live_server, user.token)
     first = await chat(ws, "dup-1", "hello there")
     second = await chat(ws, "dup-1", "hello there")
@@ -40,7 +40,7 @@ async def test_same_client_id_twice_runs_once_and_replays(live_server, sessions)
 
 
 async def test_duplicate_sent_while_the_first_runs_waits_for_its_result(live_server, sessions):
-    user = await make_user(live_server)
+    user = await make_user(sessions)
     a, _ = await ready_chat(live_server, user.token)
     b, _ = await ready_chat(live_server, user.token)
     await send(a, {"type": "user_message", "id": "dup-2", "content": SLOW})
@@ -57,7 +57,7 @@ async def test_duplicate_sent_while_the_first_runs_waits_for_its_result(live_ser
 async def test_two_connections_two_processes_one_user_turns_in_order(
     live_server, strict_server, sessions
 ):
-    user = await make_user(live_server)
+    user = await make_user(sessions)
     a, _ = await ready_chat(live_server, user.token)
     b, _ = await ready_chat(strict_server, user.token)  # another server process
     await send(a, {"type": "user_message", "id": "o1", "content": SLOW})
@@ -78,7 +78,7 @@ async def test_two_connections_two_processes_one_user_turns_in_order(
 
 
 async def test_client_leaving_mid_turn_still_gets_it_stored_once(live_server, sessions):
-    user = await make_user(live_server)
+    user = await make_user(sessions)
     ws, _ = await ready_chat(live_server, user.token)
     await send(ws, {"type": "user_message", "id": "gone-1", "content": SLOW})
     assert (await recv(ws))["type"] == "ack"
@@ -99,7 +99,7 @@ async def test_client_leaving_mid_turn_still_gets_it_stored_once(live_server, se
 
 
 async def test_failed_turn_reports_and_the_socket_stays_usable(live_server, sessions):
-    user = await make_user(live_server)
+    user = await make_user(sessions)
     ws, _ = await ready_chat(live_server, user.token)
     failed = await chat(ws, "f1", "fail please")
     assert failed[-1]["code"] == "llm_unavailable"

@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import uuid
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -31,15 +32,15 @@ from tests.chat_client import (
 
 
 async def test_bearer_header_gets_ready_with_balance(strict_server, sessions):
-    user = await make_user(strict_server)
+    user = await make_user(sessions)
     ws, ready = await ready_chat(strict_server, user.token)
     assert ready["user_id"] == str(user.id)
-    assert ready["token_balance"] == str(user.balance)
+    assert Decimal(ready["token_balance"]) == user.balance
     await ws.close()
 
 
 async def test_first_frame_auth(strict_server, sessions):
-    user = await make_user(strict_server)
+    user = await make_user(sessions)
     ws = await open_chat(strict_server)
     await send(ws, {"type": "auth", "token": user.token})
     assert (await recv(ws))["type"] == "ready"
@@ -89,7 +90,7 @@ BAD_FRAMES = [
 
 
 async def test_each_bad_frame_gets_its_error_and_the_socket_stays_open(strict_server, sessions):
-    user = await make_user(strict_server)
+    user = await make_user(sessions)
     ws, _ = await ready_chat(strict_server, user.token)
     for raw, code in BAD_FRAMES:
         await ws.send(raw)
@@ -105,7 +106,7 @@ async def test_each_bad_frame_gets_its_error_and_the_socket_stays_open(strict_se
 
 
 async def test_error_names_the_client_message_id(strict_server, sessions):
-    user = await make_user(strict_server)
+    user = await make_user(sessions)
     ws, _ = await ready_chat(strict_server, user.token)
     await send(ws, {"type": "user_message", "id": "mine-1", "content": ""})
     assert await recv(ws) == {
@@ -122,7 +123,7 @@ async def test_frame_over_16_kib_closes_1009(server, live_server, strict_server,
     # live_server runs uvicorn's default (16 MiB) frame limit, so the app's check closes;
     # strict_server is configured like `dealagent serve`, so uvicorn closes first.
     base = live_server if server == "app_limit" else strict_server
-    user = await make_user(base)
+    user = await make_user(sessions)
     ws, _ = await ready_chat(base, user.token)
     frame = json.dumps(
         {"type": "user_message", "id": "big", "content": "é" * 8200}, ensure_ascii=False
@@ -133,7 +134,7 @@ async def test_frame_over_16_kib_closes_1009(server, live_server, strict_server,
 
 
 async def test_frame_just_under_the_limit_is_only_too_long_content(strict_server, sessions):
-    user = await make_user(strict_server)
+    user = await make_user(sessions)
     ws, _ = await ready_chat(strict_server, user.token)
     await ws.send(json.dumps({"type": "user_message", "id": "m", "content": "x" * 16000}))
     assert (await recv(ws))["code"] == "content_too_long"
@@ -144,7 +145,7 @@ async def test_frame_just_under_the_limit_is_only_too_long_content(strict_server
 
 
 async def test_rate_limit_counts_across_connections(strict_server, sessions):
-    user = await make_user(strict_server)
+    user = await make_user(sessions)
     a, _ = await ready_chat(strict_server, user.token)
     b, _ = await ready_chat(strict_server, user.token)
     for ws, msg_id in ((a, "r1"), (b, "r2"), (a, "r3")):
@@ -165,7 +166,7 @@ async def test_rate_limit_counts_across_connections(strict_server, sessions):
 async def test_rate_limit_counts_messages_stored_through_other_processes(
     strict_server, live_server, sessions
 ):
-    user = await make_user(strict_server)
+    user = await make_user(sessions)
     other, _ = await ready_chat(live_server, user.token)  # another process, same database
     for msg_id in ("p1", "p2", "p3"):
         assert (await chat(other, msg_id, "hello"))[-1]["type"] == "assistant_message"
@@ -176,7 +177,7 @@ async def test_rate_limit_counts_messages_stored_through_other_processes(
 
 
 async def test_read_scope_reads_history_but_cannot_chat(strict_server, sessions):
-    user = await make_user(strict_server)
+    user = await make_user(sessions)
     full, _ = await ready_chat(strict_server, user.token)
     await chat(full, "f1", "hello")
     reader, _ = await ready_chat(strict_server, await user.read_token())
@@ -192,7 +193,7 @@ async def test_read_scope_reads_history_but_cannot_chat(strict_server, sessions)
 
 
 async def test_history_pages_backwards_and_filters_by_goal(strict_server, sessions):
-    user = await make_user(strict_server)
+    user = await make_user(sessions)
     goal_id = await make_goal(sessions, user.id)
     ws, _ = await ready_chat(strict_server, user.token)
     await chat(ws, "h1", "first")
@@ -214,8 +215,8 @@ async def test_history_pages_backwards_and_filters_by_goal(strict_server, sessio
 
 
 async def test_other_users_goal_and_message_ids_are_refused(strict_server, sessions):
-    me = await make_user(strict_server)
-    them = await make_user(strict_server)
+    me = await make_user(sessions)
+    them = await make_user(sessions)
     their_goal = await make_goal(sessions, them.id)
     theirs, _ = await ready_chat(strict_server, them.token)
     await chat(theirs, "t1", "secret plans")
@@ -250,7 +251,7 @@ async def _notify(sessions, user_id: uuid.UUID, title: str) -> uuid.UUID:
 
 
 async def test_pending_notifications_on_connect_then_live_ones(strict_server, sessions):
-    user = await make_user(strict_server)
+    user = await make_user(sessions)
     waiting = await _notify(sessions, user.id, "while you were away")
     ws, _ = await ready_chat(strict_server, user.token)
     first = await recv(ws)
@@ -271,8 +272,8 @@ async def test_pending_notifications_on_connect_then_live_ones(strict_server, se
 async def test_live_notification_reaches_every_connection_of_the_user_only(
     strict_server, live_server, sessions
 ):
-    user = await make_user(strict_server)
-    bystander = await make_user(strict_server)
+    user = await make_user(sessions)
+    bystander = await make_user(sessions)
     here, _ = await ready_chat(strict_server, user.token)
     there, _ = await ready_chat(live_server, user.token)  # another server process
     other, _ = await ready_chat(strict_server, bystander.token)
@@ -286,8 +287,8 @@ async def test_live_notification_reaches_every_connection_of_the_user_only(
 
 
 async def test_ack_marks_delivered_and_refuses_other_users_ids(strict_server, sessions):
-    user = await make_user(strict_server)
-    them = await make_user(strict_server)
+    user = await make_user(sessions)
+    them = await make_user(sessions)
     mine = await _notify(sessions, user.id, "mine")
     theirs = await _notify(sessions, them.id, "theirs")
     ws, _ = await ready_chat(strict_server, user.token)
@@ -317,7 +318,7 @@ async def test_ack_marks_delivered_and_refuses_other_users_ids(strict_server, se
 
 async def test_unresponsive_client_is_dropped(strict_server, sessions):
     """A client that never answers pings: the server closes the TCP connection."""
-    user = await make_user(strict_server)
+    user = await make_user(sessions)
     host, port = strict_server.removeprefix("http://").split(":")
     key = base64.b64encode(os.urandom(16)).decode()
     path = ws_url(strict_server).split(port, 1)[1]
@@ -341,7 +342,7 @@ async def test_unresponsive_client_is_dropped(strict_server, sessions):
 
 
 async def test_responsive_idle_client_stays_connected(strict_server, sessions):
-    user = await make_user(strict_server)
+    user = await make_user(sessions)
     ws, _ = await ready_chat(strict_server, user.token)
     await asyncio.sleep(2)  # several ping intervals; the client library answers them
     await send(ws, {"type": "ping"})
