@@ -5,6 +5,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
@@ -18,6 +19,7 @@ from core.db import create_engine, libpq_url, session_factory, warm_pool
 from core.embedded_db import database_url
 from core.mailer import mailer_from_settings
 from core.throttle import LoginThrottle
+from markets.sandbox.embedded import prepare_markets
 
 
 @asynccontextmanager
@@ -26,11 +28,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     with ExitStack() as database:
         url = await asyncio.to_thread(database.enter_context, database_url(settings))
         engine = create_engine(settings, url)
+        http = httpx.AsyncClient(timeout=settings.market_timeout_s + 1)
+        sandbox = None
         try:
             await prepare_database(engine, url)
             await warm_pool(engine, settings.db_pool_min)
             app.state.engine = engine
             app.state.sessions = session_factory(engine, settings)
+            app.state.http = http
+            app.state.settings, sandbox = await prepare_markets(settings, app.state.sessions)
             app.state.chat = ChatRuntime(settings, libpq_url(url))
             await app.state.chat.start()
             try:
@@ -38,6 +44,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             finally:
                 await app.state.chat.close()
         finally:
+            if sandbox:
+                await sandbox.stop()
+            await http.aclose()
             await engine.dispose()
             await asyncio.to_thread(database.close)
 

@@ -3,9 +3,22 @@
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MARKET_SECRETS = (
+    "amazon_access_key",
+    "amazon_secret_key",
+    "amazon_partner_tag",
+    "ebay_client_id",
+    "ebay_client_secret",
+    "walmart_consumer_id",
+    "walmart_private_key",
+    "bestbuy_api_key",
+    "target_api_key",
+)
 
 
 class Settings(BaseSettings):
@@ -72,6 +85,47 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, description="SMTP password, if required.")
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP link with STARTTLS.")
     mail_from: str = Field(default="dealagent@localhost", description="Sender of outgoing mail.")
+
+    # Markets. With none of the credentials below set, the sandbox marketplace stands in.
+    sandbox_markets: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="auto: run the sandbox marketplace when no market credentials are set.",
+    )
+    sandbox_url: str | None = Field(
+        default=None, description="A shared `dealagent sandbox` to use instead of one in-process."
+    )
+    sandbox_port: int = Field(
+        default=8765,
+        description="Port for the in-process sandbox (a free one if taken); a fixed port keeps "
+        "sandbox product URLs, and so stored deals, the same across restarts.",
+    )
+    market_timeout_s: float = Field(default=5.0, description="Bound on one market's answer.")
+    market_error_threshold: int = Field(
+        default=3, description="Consecutive failures that put a market in status error."
+    )
+    market_backoff_s: float = Field(default=30, description="First pause after status error.")
+    market_backoff_max_s: float = Field(default=900, description="Longest such pause.")
+    amazon_access_key: str | None = Field(default=None, description="PA-API 5.0 access key.")
+    amazon_secret_key: str | None = Field(default=None, description="PA-API 5.0 secret key.")
+    amazon_partner_tag: str | None = Field(default=None, description="Associates partner tag.")
+    amazon_region: str = Field(default="us-east-1", description="PA-API region for SigV4.")
+    amazon_marketplace: str = Field(default="www.amazon.com", description="PA-API marketplace.")
+    ebay_client_id: str | None = Field(default=None, description="eBay app id (client id).")
+    ebay_client_secret: str | None = Field(default=None, description="eBay cert id (secret).")
+    ebay_marketplace_id: str = Field(default="EBAY_US", description="X-EBAY-C-MARKETPLACE-ID.")
+    walmart_consumer_id: str | None = Field(default=None, description="Walmart consumer id.")
+    walmart_key_version: str = Field(default="1", description="Walmart private key version.")
+    walmart_private_key: str | None = Field(
+        default=None, description="PEM of the RSA key registered with Walmart (signs requests)."
+    )
+    walmart_publisher_id: str | None = Field(default=None, description="Impact publisher id.")
+    bestbuy_api_key: str | None = Field(default=None, description="Best Buy Products API key.")
+    target_api_key: str | None = Field(
+        default=None, description="RedSky key (else the markets row's api_key)."
+    )
+
+    def market_credentials_set(self) -> bool:
+        return any(getattr(self, name) for name in MARKET_SECRETS)
 
     @property
     def home(self) -> Path:
