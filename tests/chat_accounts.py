@@ -31,15 +31,15 @@ class ChatUser:
             return await issue_token(session, self.id, TokenType.ACCESS, TokenScope.READ, 600)
 
 
-async def make_user(sessions) -> ChatUser:
+async def make_user(sessions, grant: Decimal = GRANT) -> ChatUser:
     email = f"chat-{uuid.uuid4().hex[:12]}@example.com"
     async with sessions() as session, session.begin():
         user = User(email=email, password="!no-login")
         session.add(user)
         await session.flush()
-        await ledger.reward(session, user.id, GRANT, description="test grant")
+        await ledger.reward(session, user.id, grant, description="test grant")
         token = await issue_token(session, user.id, TokenType.ACCESS, TokenScope.FULL, 600)
-    return ChatUser(user.id, email, token, GRANT, sessions)
+    return ChatUser(user.id, email, token, grant, sessions)
 
 
 async def registered_user(base_url: str) -> ChatUser:
