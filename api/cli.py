@@ -16,9 +16,24 @@ from core.embedded_db import database_url
 
 def serve(args: argparse.Namespace) -> None:
     from api.main import create_app
+    from api.ws_protocol import uvicorn_ws_options
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        **uvicorn_ws_options(settings),
+    )
+
+
+def sandbox(args: argparse.Namespace) -> None:
+    from markets.sandbox.app import create_sandbox_app
+    from markets.sandbox.credentials import sandbox_settings
+
+    app = create_sandbox_app(sandbox_settings(get_settings()))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
 
 
 def db_upgrade(args: argparse.Namespace) -> None:
@@ -53,6 +68,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(run=serve)
+
+    p = commands.add_parser("sandbox", help="run the sandbox marketplace alone")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.set_defaults(run=sandbox)
 
     db = commands.add_parser("db", help="database schema and reference data")
     db_commands = db.add_subparsers(required=True, metavar="ACTION")

@@ -3,9 +3,22 @@
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MARKET_SECRETS = (
+    "amazon_access_key",
+    "amazon_secret_key",
+    "amazon_partner_tag",
+    "ebay_client_id",
+    "ebay_client_secret",
+    "walmart_consumer_id",
+    "walmart_private_key",
+    "bestbuy_api_key",
+    "target_api_key",
+)
 
 
 class Settings(BaseSettings):
@@ -29,6 +42,28 @@ class Settings(BaseSettings):
     db_retry_delay_s: float = Field(default=1.0, description="Pause before such a retry.")
     db_slow_query_s: float = Field(default=1.0, description="Statements slower are logged.")
     log_level: str = Field(default="INFO", description="Python logging level.")
+    chat_auth_timeout_s: float = Field(default=10, description="Time to authenticate a socket.")
+    chat_max_frame_bytes: int = Field(default=16384, description="Larger frames close with 1009.")
+    chat_max_content_chars: int = Field(default=4000, description="Longest user message.")
+    chat_rate_limit: int = Field(default=20, description="User messages per window, per user.")
+    chat_rate_window_s: float = Field(default=60, description="The rate limit's sliding window.")
+    chat_turn_wait_s: float = Field(default=300, description="Longest wait for a user's turn.")
+    chat_lock_connections: int = Field(default=20, description="Connections holding turn locks.")
+    ws_ping_interval_s: float = Field(default=20, description="Idle sockets are pinged this often.")
+    ws_ping_timeout_s: float = Field(default=20, description="Unanswered pings drop the socket.")
+
+    # The chat agent's model: an OpenAI-compatible provider when a key is set, else offline.
+    openai_api_key: str | None = Field(default=None, description="Unset: the offline model.")
+    openai_base_url: str | None = Field(
+        default=None, description="Any OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp)."
+    )
+    llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to the provider.")
+    llm_timeout_s: float = Field(default=60, description="Bound on one provider request.")
+    llm_max_retries: int = Field(default=2, description="Retries on 429, 5xx and timeouts.")
+    agent_max_model_calls: int = Field(default=8, description="Model calls allowed per turn.")
+    agent_history_tokens: int = Field(
+        default=3000, description="Token budget of past messages the model sees."
+    )
 
     # accounts and authentication
     auth_secret: str | None = Field(
@@ -63,6 +98,47 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, description="SMTP password, if required.")
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP link with STARTTLS.")
     mail_from: str = Field(default="dealagent@localhost", description="Sender of outgoing mail.")
+
+    # Markets. With none of the credentials below set, the sandbox marketplace stands in.
+    sandbox_markets: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="auto: run the sandbox marketplace when no market credentials are set.",
+    )
+    sandbox_url: str | None = Field(
+        default=None, description="A shared `dealagent sandbox` to use instead of one in-process."
+    )
+    sandbox_port: int = Field(
+        default=8765,
+        description="Port for the in-process sandbox (a free one if taken); a fixed port keeps "
+        "sandbox product URLs, and so stored deals, the same across restarts.",
+    )
+    market_timeout_s: float = Field(default=5.0, description="Bound on one market's answer.")
+    market_error_threshold: int = Field(
+        default=3, description="Consecutive failures that put a market in status error."
+    )
+    market_backoff_s: float = Field(default=30, description="First pause after status error.")
+    market_backoff_max_s: float = Field(default=900, description="Longest such pause.")
+    amazon_access_key: str | None = Field(default=None, description="PA-API 5.0 access key.")
+    amazon_secret_key: str | None = Field(default=None, description="PA-API 5.0 secret key.")
+    amazon_partner_tag: str | None = Field(default=None, description="Associates partner tag.")
+    amazon_region: str = Field(default="us-east-1", description="PA-API region for SigV4.")
+    amazon_marketplace: str = Field(default="www.amazon.com", description="PA-API marketplace.")
+    ebay_client_id: str | None = Field(default=None, description="eBay app id (client id).")
+    ebay_client_secret: str | None = Field(default=None, description="eBay cert id (secret).")
+    ebay_marketplace_id: str = Field(default="EBAY_US", description="X-EBAY-C-MARKETPLACE-ID.")
+    walmart_consumer_id: str | None = Field(default=None, description="Walmart consumer id.")
+    walmart_key_version: str = Field(default="1", description="Walmart private key version.")
+    walmart_private_key: str | None = Field(
+        default=None, description="PEM of the RSA key registered with Walmart (signs requests)."
+    )
+    walmart_publisher_id: str | None = Field(default=None, description="Impact publisher id.")
+    bestbuy_api_key: str | None = Field(default=None, description="Best Buy Products API key.")
+    target_api_key: str | None = Field(
+        default=None, description="RedSky key (else the markets row's api_key)."
+    )
+
+    def market_credentials_set(self) -> bool:
+        return any(getattr(self, name) for name in MARKET_SECRETS)
 
     @property
     def home(self) -> Path:

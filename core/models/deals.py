@@ -22,6 +22,16 @@ class Deal(Base):
         Index("ix_deals_category", "category"),
         Index("ix_deals_source", "source"),
         Index("ix_deals_url", "url"),
+        # Added by migration 0002: the upsert key and the full-text index (core/deals.py).
+        Index("uq_deals_goal_url", "goal_id", "url", unique=True),
+        Index(
+            "ix_deals_fts",
+            text(
+                "to_tsvector('english'::regconfig, "
+                "coalesce(title, '') || ' ' || coalesce(description, ''))"
+            ),
+            postgresql_using="gin",
+        ),
     )
 
     id: Mapped[UUIDPk]

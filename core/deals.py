@@ -1,0 +1,318 @@
+"""Deals found for a goal and their price history: the upsert from market offers, the
+user-scoped query (with full-text search), and tracking any product page by its URL."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import Select, case, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.models import Deal, Goal, Market, PriceTracking, User
+from core.models.enums import DealSource, DealStatus, MarketCategory, MarketType
+from markets.base import Offer
+from markets.product_page import PageGone, ProductPage, fetch_product_page
+
+MAX_QUERY_LIMIT = 100
+# Must stay identical to the expression of the ix_deals_fts index (migration 0002).
+DEAL_DOCUMENT = (
+    "to_tsvector('english'::regconfig, "
+    "coalesce(deals.title, '') || ' ' || coalesce(deals.description, ''))"
+)
+KEPT_STATUSES = (DealStatus.DELETED, DealStatus.INVALID)  # set by people, not by observations
+
+
+class DealError(Exception):
+    """A request about deals that cannot be met (unknown goal, unknown market, ...)."""
+
+
+@dataclass(frozen=True)
+class DealFilters:
+    goal_id: uuid.UUID | None = None
+    status: DealStatus | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    min_discount: Decimal | None = None
+    market: MarketType | None = None
+    category: MarketCategory | None = None
+    text: str | None = None
+    sort: Literal["price", "discount", "newest"] = "newest"
+    limit: int = 20
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    return None if value is None else value[:size]
+
+
+def _row(goal: Goal, market_id: uuid.UUID, offer: Offer, now: datetime) -> dict[str, Any]:
+    return {
+        "goal_id": goal.id,
+        "market_id": market_id,
+        "title": _clip(offer.title, 255),
+        "description": offer.description,
+        "url": offer.url,
+        "image_url": offer.image_url,
+        "current_price": offer.current_price,
+        "original_price": offer.original_price,
+        "currency": offer.currency[:3],
+        "discount_percent": offer.discount_percent,
+        "category": offer.category,
+        "source": offer.source,
+        "status": DealStatus.ACTIVE if offer.available else DealStatus.SOLD_OUT,
+        "seller_name": _clip(offer.seller_name, 255),
+        "seller_rating": offer.seller_rating,
+        "availability_status": _clip(offer.availability, 50),
+        "shipping_info": offer.shipping_info,
+        "product_specs": offer.product_specs,
+        "last_checked_at": now,
+        "meta_data": {
+            "market": offer.market.value,
+            "item_id": offer.item_id,
+            "upc": offer.upc,
+            "gtin": offer.gtin,
+            "mpn": offer.mpn,
+            "identity": offer.identity,
+        },
+    }
+
+
+async def record_offers(session: AsyncSession, goal: Goal, offers: list[Offer]) -> list[Deal]:
+    """Upsert each offer as the goal's deal for its url, and log every observed price.
+
+    Runs in the caller's transaction. New deals raise goals.total_matches_found and the
+    owner's users.total_deals_found by the number actually inserted.
+    """
+    by_url = {offer.url: offer for offer in offers}  # one row per url, the last seen wins
+    if not by_url:
+        return []
+    markets = dict((await session.execute(select(Market.type, Market.id))).all())
+    now = datetime.now(UTC)
+    previous = dict(
+        (
+            await session.execute(
+                select(Deal.url, Deal.current_price).where(
+                    Deal.goal_id == goal.id, Deal.url.in_(list(by_url))
+                )
+            )
+        ).all()
+    )
+    statement = insert(Deal).values(
+        [_row(goal, markets[o.market], o, now) for o in by_url.values()]
+    )
+    new = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[Deal.goal_id, Deal.url],
+        set_={
+            "title": new.title,
+            "description": new.description,
+            "image_url": new.image_url,
+            "current_price": new.current_price,
+            "original_price": new.original_price,
+            "currency": new.currency,
+            "discount_percent": new.discount_percent,
+            "seller_name": new.seller_name,
+            "seller_rating": new.seller_rating,
+            "availability_status": new.availability_status,
+            "shipping_info": new.shipping_info,
+            "product_specs": new.product_specs,
+            "last_checked_at": new.last_checked_at,
+            "meta_data": Deal.meta_data.op("||")(new.meta_data),
+            "status": case((Deal.status.in_(KEPT_STATUSES), Deal.status), else_=new.status),
+        },
+    ).returning(Deal, literal_column("xmax = 0").label("inserted"))
+    statement = statement.execution_options(populate_existing=True)
+    result = (await session.execute(statement)).all()
+    deals = [row.Deal for row in result]
+    session.add_all(
+        PriceTracking(
+            deal_id=deal.id,
+            price=deal.current_price,
+            currency=deal.currency,
+            source=deal.source,
+            tracked_at=now,
+            meta_data=_observation(previous.get(deal.url), deal),
+        )
+        for deal in deals
+    )
+    await _count_new(session, goal, sum(1 for row in result if row.inserted))
+    await session.flush()
+    return deals
+
+
+def _observation(before: Decimal | None, deal: Deal) -> dict[str, Any]:
+    seen: dict[str, Any] = {"status": str(deal.status), "available": deal.status != "sold_out"}
+    if before is not None and before != deal.current_price:
+        seen["previous_price"] = str(before)
+        seen["change"] = str(deal.current_price - before)
+    return seen
+
+
+async def _count_new(session: AsyncSession, goal: Goal, count: int) -> None:
+    if not count:
+        return
+    await session.execute(
+        update(Goal)
+        .where(Goal.id == goal.id)
+        .values(total_matches_found=Goal.total_matches_found + count)
+    )
+    await session.execute(
+        update(User)
+        .where(User.id == goal.user_id)
+        .values(total_deals_found=User.total_deals_found + count)
+    )
+
+
+async def mark_expired(session: AsyncSession, deal: Deal) -> None:
+    """The listing is gone (its page answers 404/410)."""
+    if deal.status not in KEPT_STATUSES:
+        deal.status = DealStatus.EXPIRED
+    deal.last_checked_at = datetime.now(UTC)
+    await session.flush()
+
+
+def _scoped(user_id: uuid.UUID) -> Select[tuple[Deal]]:
+    return select(Deal).join(Goal, Goal.id == Deal.goal_id).where(Goal.user_id == user_id)
+
+
+async def query_deals(
+    session: AsyncSession, user_id: uuid.UUID, filters: DealFilters
+) -> list[Deal]:
+    """The user's deals (through their goals) matching `filters`."""
+    q = _scoped(user_id)
+    f = filters
+    if f.goal_id is not None:
+        q = q.where(Deal.goal_id == f.goal_id)
+    if f.status is not None:
+        q = q.where(Deal.status == f.status)
+    if f.min_price is not None:
+        q = q.where(Deal.current_price >= f.min_price)
+    if f.max_price is not None:
+        q = q.where(Deal.current_price <= f.max_price)
+    if f.min_discount is not None:
+        q = q.where(Deal.discount_percent >= f.min_discount)
+    if f.category is not None:
+        q = q.where(Deal.category == f.category)
+    if f.market is not None:
+        q = q.join(Market, Market.id == Deal.market_id).where(Market.type == f.market)
+    if f.text and f.text.strip():
+        q = q.where(
+            text(f"{DEAL_DOCUMENT} @@ websearch_to_tsquery('english', :fts)").bindparams(
+                fts=f.text.strip()
+            )
+        )
+    order = {
+        "price": [Deal.current_price.asc()],
+        "discount": [Deal.discount_percent.desc().nulls_last()],
+        "newest": [Deal.found_at.desc()],
+    }[f.sort]
+    q = q.order_by(*order, Deal.id).limit(max(1, min(f.limit, MAX_QUERY_LIMIT)))
+    return list(await session.scalars(q))
+
+
+async def get_deal(session: AsyncSession, user_id: uuid.UUID, deal_id: uuid.UUID) -> Deal | None:
+    return await session.scalar(_scoped(user_id).where(Deal.id == deal_id))
+
+
+async def price_history(
+    session: AsyncSession, user_id: uuid.UUID, deal_id: uuid.UUID
+) -> list[PriceTracking] | None:
+    """The deal's observed prices, oldest first; None if the deal is not this user's."""
+    if await get_deal(session, user_id, deal_id) is None:
+        return None
+    q = (
+        select(PriceTracking)
+        .where(PriceTracking.deal_id == deal_id)
+        .order_by(PriceTracking.tracked_at, PriceTracking.id)
+    )
+    return list(await session.scalars(q))
+
+
+async def owned_goal(session: AsyncSession, user_id: uuid.UUID, goal_id: uuid.UUID) -> Goal:
+    goal = await session.scalar(select(Goal).where(Goal.id == goal_id, Goal.user_id == user_id))
+    if goal is None:
+        raise DealError(f"no goal {goal_id} among this user's goals")
+    return goal
+
+
+async def market_of_page(session: AsyncSession, url: str, page: ProductPage) -> MarketType:
+    """Which of the five markets sells what this page shows: by host, by the host and path
+    of a market row (the sandbox serves all five under one host), else by the seller named."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    for market in MarketType:
+        if market.value in host.replace("-", "").replace(".", ""):
+            return market
+    rows = (await session.execute(select(Market.type, Market.base_url))).all()
+    first_segment = parts.path.strip("/").split("/")[0]
+    for market, base_url in rows:
+        if urlsplit(base_url).netloc == parts.netloc and first_segment == market.value:
+            return market
+    seller = (page.seller_name or "").lower().replace(" ", "").replace(".", "")
+    for market in MarketType:
+        if market.value in seller:
+            return market
+    raise DealError(f"cannot tell which market sells {url}: not one of {', '.join(MarketType)}")
+
+
+def page_offer(market: MarketType, page: ProductPage, category: MarketCategory) -> Offer:
+    return Offer(
+        market=market,
+        item_id=page.sku or page.url,
+        title=page.title,
+        url=page.url,
+        current_price=page.price,
+        source=DealSource.SCRAPER,
+        currency=page.currency,
+        original_price=page.original_price,
+        image_url=page.image_url,
+        description=page.description,
+        seller_name=page.seller_name,
+        available=page.available,
+        availability=page.availability,
+        product_specs={"brand": page.brand, "sku": page.sku},
+        category=category,
+        gtin=page.gtin,
+        mpn=page.mpn,
+    )
+
+
+async def refresh_deal(
+    session: AsyncSession, http: httpx.AsyncClient, user_id: uuid.UUID, deal_id: uuid.UUID
+) -> Deal:
+    """Read the deal's page again: a new price observation, or expired when it is gone."""
+    deal = await get_deal(session, user_id, deal_id)
+    if deal is None:
+        raise DealError(f"no deal {deal_id} among this user's deals")
+    try:
+        page = await fetch_product_page(http, deal.url)
+    except PageGone:
+        await mark_expired(session, deal)
+        return deal
+    goal = await owned_goal(session, user_id, deal.goal_id)
+    market = await session.scalar(select(Market.type).where(Market.id == deal.market_id))
+    (deal,) = await record_offers(session, goal, [page_offer(market, page, deal.category)])
+    return deal
+
+
+async def track_product_url(
+    session: AsyncSession,
+    http: httpx.AsyncClient,
+    user_id: uuid.UUID,
+    goal_id: uuid.UUID,
+    url: str,
+) -> Deal:
+    """Read the page's schema.org Product/Offer and track it as a deal of the user's goal
+    (source scraper, one price_tracking row per call). Runs in the caller's transaction."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DealError(f"not an http(s) URL: {url!r}")
+    goal = await owned_goal(session, user_id, goal_id)
+    page = await fetch_product_page(http, url)
+    market = await market_of_page(session, url, page)
+    (deal,) = await record_offers(session, goal, [page_offer(market, page, goal.category)])
+    return deal

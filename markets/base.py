@@ -1,0 +1,153 @@
+"""What every marketplace adapter shares: the query it answers, the offer it returns,
+and the errors that tell market health what went wrong."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Protocol
+
+import httpx
+
+from core.config import Settings
+from core.models.enums import DealSource, MarketCategory, MarketType
+
+CENT = Decimal("0.01")
+
+
+class MarketError(Exception):
+    """The market answered, but not with offers (HTTP error, refused credentials)."""
+
+
+class RemoteRateLimited(MarketError):
+    """The market itself said 429 / too many requests."""
+
+
+class MalformedResponse(MarketError):
+    """The body was not the JSON shape the market's API documents."""
+
+
+class NotConfigured(MarketError):
+    """A secret this market needs is missing from the settings."""
+
+
+@dataclass(frozen=True)
+class MarketQuery:
+    keywords: str
+    category: MarketCategory | None = None
+    max_price: Decimal | None = None
+    min_discount: Decimal | None = None
+    limit: int = 10
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a market lives, from its `markets` row."""
+
+    base_url: str
+    api_endpoint: str
+    api_key: str | None = None
+
+    @property
+    def url(self) -> str:
+        return self.base_url.rstrip("/") + self.api_endpoint
+
+
+@dataclass(frozen=True)
+class Offer:
+    market: MarketType
+    item_id: str
+    title: str
+    url: str
+    current_price: Decimal
+    source: DealSource
+    currency: str = "USD"
+    original_price: Decimal | None = None
+    image_url: str | None = None
+    description: str | None = None
+    seller_name: str | None = None
+    seller_rating: Decimal | None = None  # 0-5 stars
+    available: bool = True
+    availability: str | None = None
+    shipping_info: dict[str, Any] | None = None
+    product_specs: dict[str, Any] = field(default_factory=dict)
+    category: MarketCategory = MarketCategory.OTHER
+    upc: str | None = None
+    gtin: str | None = None
+    mpn: str | None = None
+
+    @property
+    def discount_percent(self) -> Decimal | None:
+        return discount(self.current_price, self.original_price)
+
+    @property
+    def identity(self) -> str | None:
+        """A key naming the product itself, the same on every market that lists it."""
+        if code := self.gtin or self.upc:
+            return "gtin:" + code.lstrip("0")
+        if self.mpn:
+            brand = str(self.product_specs.get("brand") or "").lower()
+            return f"mpn:{brand}:{self.mpn.lower()}"
+        return None
+
+
+def discount(current: Decimal, original: Decimal | None) -> Decimal | None:
+    if original is None or original <= 0 or original <= current:
+        return None
+    return ((original - current) * 100 / original).quantize(CENT, ROUND_HALF_UP)
+
+
+def list_price(current: Decimal, original: Decimal | None) -> Decimal | None:
+    """The struck-through price, only when it is above what one pays now."""
+    return original if original is not None and original > current else None
+
+
+def money(value: Any) -> Decimal | None:
+    """A price as the APIs write it (number or string, maybe "$1,299.99") to Decimal."""
+    if value is None or value == "":
+        return None
+    text = str(value).replace("$", "").replace(",", "").strip()
+    try:
+        return Decimal(text).quantize(CENT, ROUND_HALF_UP)
+    except InvalidOperation as error:
+        raise MalformedResponse(f"not a price: {value!r}") from error
+
+
+def rating(value: Any, scale: Decimal = Decimal(5)) -> Decimal | None:
+    """A rating on `scale` (5 stars, or 100 %) to 0-5 stars."""
+    number = money(value)
+    return None if number is None else (number * 5 / scale).quantize(CENT, ROUND_HALF_UP)
+
+
+def read_json(response: httpx.Response) -> Any:
+    """The body of a successful response, or the MarketError that describes the failure."""
+    if response.status_code == 429:
+        raise RemoteRateLimited(f"HTTP 429: {response.text[:200]}")
+    if response.status_code >= 400:
+        raise MarketError(f"HTTP {response.status_code}: {response.text[:200]}")
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise MalformedResponse(f"body is not JSON: {response.text[:80]!r}") from error
+
+
+def parse_each(items: Any, parse: Callable[[dict[str, Any]], Offer | None]) -> list[Offer]:
+    """Parse a documented list of items; a shape the API does not document is malformed."""
+    if not isinstance(items, list):
+        raise MalformedResponse(f"expected a list of items, got {type(items).__name__}")
+    try:
+        return [offer for item in items if (offer := parse(item)) is not None]
+    except (KeyError, TypeError, AttributeError, IndexError) as error:
+        raise MalformedResponse(f"unexpected item shape: {error!r}") from error
+
+
+class Adapter(Protocol):
+    market: MarketType
+
+    def __init__(self, settings: Settings) -> None: ...
+
+    async def search(
+        self, http: httpx.AsyncClient, endpoint: Endpoint, query: MarketQuery
+    ) -> list[Offer]: ...

@@ -1,0 +1,89 @@
+"""Best Buy: the Products API, searched with its parenthesised attribute query."""
+
+from typing import Any
+
+import httpx
+
+from core.config import Settings
+from core.models.enums import DealSource, MarketType
+from markets.base import (
+    Endpoint,
+    MarketQuery,
+    NotConfigured,
+    Offer,
+    list_price,
+    money,
+    parse_each,
+    read_json,
+)
+from markets.categories import category_id, category_of
+
+SHOW = (
+    "sku,name,salePrice,regularPrice,onSale,percentSavings,url,image,upc,modelNumber,"
+    "manufacturer,customerReviewAverage,onlineAvailability,freeShipping,shippingCost,"
+    "categoryPath.id,categoryPath.name,shortDescription"
+)
+
+
+def search_path(endpoint: Endpoint, query: MarketQuery) -> str:
+    """e.g. /v1/products(search=4k&search=monitor&salePrice<=300)"""
+    terms = [f"search={word}" for word in query.keywords.split() if word.isalnum()]
+    terms = terms or ["search=*"]
+    if query.max_price is not None:
+        terms.append(f"salePrice<={query.max_price}")
+    if query.min_discount is not None:
+        terms.append(f"percentSavings>={query.min_discount}")
+    if cat := category_id(MarketType.BESTBUY, query.category):
+        terms.append(f"categoryPath.id={cat}")
+    return f"{endpoint.url}({'&'.join(terms)})"
+
+
+def parse_item(item: dict[str, Any]) -> Offer:
+    sale = money(item["salePrice"])
+    return Offer(
+        market=MarketType.BESTBUY,
+        source=DealSource.BESTBUY,
+        item_id=str(item["sku"]),
+        title=item["name"],
+        url=item["url"],
+        current_price=sale,
+        original_price=list_price(sale, money(item.get("regularPrice"))),
+        image_url=item.get("image"),
+        description=item.get("shortDescription"),
+        seller_name="Best Buy",
+        seller_rating=money(item.get("customerReviewAverage")),
+        available=bool(item.get("onlineAvailability")),
+        availability="In Stock" if item.get("onlineAvailability") else "Sold Out",
+        shipping_info={
+            "free_shipping": item.get("freeShipping"),
+            "cost": item.get("shippingCost"),
+        },
+        product_specs={"brand": item.get("manufacturer"), "model": item.get("modelNumber")},
+        category=category_of(
+            MarketType.BESTBUY, *(c.get("id") for c in item.get("categoryPath") or [])
+        ),
+        upc=item.get("upc"),
+        mpn=item.get("modelNumber"),
+    )
+
+
+class BestBuyAdapter:
+    market = MarketType.BESTBUY
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def search(
+        self, http: httpx.AsyncClient, endpoint: Endpoint, query: MarketQuery
+    ) -> list[Offer]:
+        key = self.settings.bestbuy_api_key or endpoint.api_key
+        if not key:
+            raise NotConfigured("bestbuy_api_key unset")
+        params = {
+            "apiKey": key,
+            "format": "json",
+            "show": SHOW,
+            "pageSize": str(max(1, min(query.limit, 100))),
+        }
+        data = read_json(await http.get(search_path(endpoint, query), params=params))
+        return parse_each(data.get("products", []), parse_item)

@@ -1,0 +1,168 @@
+"""Any product page's schema.org Product/Offer data: JSON-LD first, then microdata,
+then OpenGraph, read with extruct."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import extruct
+import httpx
+
+from markets.base import MarketError, money
+
+SYNTAXES = ["json-ld", "microdata", "opengraph"]
+MAX_PAGE_BYTES = 5_000_000
+
+
+class NotAProductPage(MarketError):
+    """The page carries no schema.org Product with a price."""
+
+
+class PageGone(MarketError):
+    """The page answered 404 or 410: the product was delisted."""
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    url: str
+    title: str
+    price: Decimal
+    currency: str = "USD"
+    original_price: Decimal | None = None
+    available: bool = True
+    availability: str | None = None
+    description: str | None = None
+    image_url: str | None = None
+    brand: str | None = None
+    seller_name: str | None = None
+    gtin: str | None = None
+    mpn: str | None = None
+    sku: str | None = None
+
+
+def _types(node: dict[str, Any]) -> set[str]:
+    kind = node.get("@type") or node.get("type") or []
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {str(k).rsplit("/", 1)[-1] for k in kinds}
+
+
+def _walk(node: Any) -> Any:
+    """Every dict inside a JSON-LD document (graphs and nested lists included)."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
+
+
+def _text(value: Any) -> str | None:
+    value = _first(value)
+    if isinstance(value, dict):
+        value = _props(value)
+        value = value.get("name") or value.get("url") or value.get("@id")
+    return None if value is None else str(value).strip() or None
+
+
+def _props(node: dict[str, Any]) -> dict[str, Any]:
+    """JSON-LD nodes hold properties directly; microdata nodes under 'properties'."""
+    return node.get("properties", node)
+
+
+def _offer(product: dict[str, Any]) -> dict[str, Any] | None:
+    offers = _first(product.get("offers"))
+    if not isinstance(offers, dict):
+        return None
+    offers = _props(offers)
+    if "AggregateOffer" in _types(offers) and "price" not in offers:
+        return {**offers, "price": offers.get("lowPrice")}
+    return offers
+
+
+def from_schema_org(url: str, product: dict[str, Any]) -> ProductPage | None:
+    product = _props(product)
+    offer = _offer(product)
+    if not offer or offer.get("price") in (None, ""):
+        return None
+    availability = _text(offer.get("availability"))
+    listed = _first(offer.get("priceSpecification"))
+    original = None
+    if isinstance(listed, dict) and _props(listed).get("priceType", "").endswith("ListPrice"):
+        original = money(_props(listed).get("price"))
+    gtin = next(
+        (
+            _text(product.get(k))
+            for k in ("gtin13", "gtin12", "gtin14", "gtin8", "gtin")
+            if product.get(k)
+        ),
+        None,
+    )
+    return ProductPage(
+        url=url,  # the address it was fetched from, so refreshing it finds the same deal
+        title=_text(product.get("name")) or url,
+        price=money(offer["price"]),
+        currency=_text(offer.get("priceCurrency")) or "USD",
+        original_price=original,
+        available=not availability
+        or availability.rsplit("/", 1)[-1]
+        in {"InStock", "LimitedAvailability", "OnlineOnly", "PreOrder", "InStoreOnly"},
+        availability=availability.rsplit("/", 1)[-1] if availability else None,
+        description=_text(product.get("description")),
+        image_url=_text(product.get("image")),
+        brand=_text(product.get("brand")),
+        seller_name=_text(offer.get("seller")),
+        gtin=gtin,
+        mpn=_text(product.get("mpn")),
+        sku=_text(product.get("sku")),
+    )
+
+
+def from_opengraph(url: str, og: list[dict[str, Any]]) -> ProductPage | None:
+    for node in og:
+        props = dict(node.get("properties", []))
+        price = props.get("product:price:amount") or props.get("og:price:amount")
+        if price and props.get("og:title"):
+            return ProductPage(
+                url=url,
+                seller_name=props.get("og:site_name"),
+                title=props["og:title"],
+                price=money(price),
+                currency=props.get("product:price:currency")
+                or props.get("og:price:currency", "USD"),
+                description=props.get("og:description"),
+                image_url=props.get("og:image"),
+                availability=props.get("product:availability"),
+                available=props.get("product:availability", "instock").replace(" ", "")
+                in {"instock", "in_stock", "available"},
+            )
+    return None
+
+
+def parse_product_page(url: str, html: str) -> ProductPage:
+    data = extruct.extract(html, base_url=url, syntaxes=SYNTAXES, uniform=False, errors="ignore")
+    for syntax in ("json-ld", "microdata"):
+        for node in _walk(data.get(syntax, [])):
+            if "Product" in _types(node) and (page := from_schema_org(url, node)):
+                return page
+    if page := from_opengraph(url, data.get("opengraph", [])):
+        return page
+    raise NotAProductPage(f"no schema.org Product with a price at {url}")
+
+
+async def fetch_product_page(http: httpx.AsyncClient, url: str) -> ProductPage:
+    try:
+        response = await http.get(url, follow_redirects=True, headers={"Accept": "text/html"})
+    except httpx.HTTPError as error:
+        raise MarketError(f"could not fetch {url}: {type(error).__name__} {error}") from error
+    if response.status_code in (404, 410):
+        raise PageGone(f"HTTP {response.status_code} at {url}")
+    if response.status_code >= 400:
+        raise MarketError(f"HTTP {response.status_code} at {url}")
+    if len(response.content) > MAX_PAGE_BYTES:
+        raise NotAProductPage(f"page larger than {MAX_PAGE_BYTES} bytes")
+    return parse_product_page(str(response.url), response.text)

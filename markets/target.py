@@ -1,0 +1,101 @@
+"""Target: no official API, so the JSON its own website's search calls (RedSky plp_search_v2);
+product pages carry schema.org Product/Offer data (see markets/product_page.py)."""
+
+import uuid
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+from core.config import Settings
+from core.models.enums import DealSource, MarketType
+from markets.base import (
+    Endpoint,
+    MalformedResponse,
+    MarketQuery,
+    NotConfigured,
+    Offer,
+    list_price,
+    money,
+    parse_each,
+    read_json,
+)
+from markets.categories import category_id, category_of
+
+WEBSITE = "https://www.target.com"
+DEFAULT_STORE = "3991"
+
+
+def search_params(key: str, query: MarketQuery) -> dict[str, str]:
+    params = {
+        "key": key,
+        "channel": "WEB",
+        "keyword": query.keywords,
+        "count": str(max(1, min(query.limit, 24))),
+        "offset": "0",
+        "page": f"/s/{query.keywords}",
+        "platform": "desktop",
+        "pricing_store_id": DEFAULT_STORE,
+        "visitor_id": uuid.uuid4().hex.upper(),
+        "default_purchasability_filter": "true",
+    }
+    if cat := category_id(MarketType.TARGET, query.category):
+        params["category"] = cat
+    return params
+
+
+def parse_product(product: dict[str, Any], base: str) -> Offer:
+    item = product["item"]
+    price = product["price"]
+    description = item.get("product_description") or {}
+    enrichment = item.get("enrichment") or {}
+    statistics = (product.get("ratings_and_reviews") or {}).get("statistics") or {}
+    fulfillment = product.get("fulfillment") or {}
+    current = money(price.get("current_retail") or price.get("current_retail_min"))
+    if current is None:
+        raise MalformedResponse(f"no current_retail for tcin {product.get('tcin')}")
+    regular = money(price.get("reg_retail") or price.get("reg_retail_min"))
+    sold_out = bool(fulfillment.get("is_out_of_stock_in_all_store_locations")) and bool(
+        fulfillment.get("sold_out")
+    )
+    return Offer(
+        market=MarketType.TARGET,
+        source=DealSource.SCRAPER,
+        item_id=str(product["tcin"]),
+        title=description["title"],
+        url=urljoin(base, enrichment["buy_url"]),
+        current_price=current,
+        original_price=list_price(current, regular),
+        image_url=(enrichment.get("images") or {}).get("primary_image_url"),
+        description=" ".join(description.get("bullet_descriptions") or []) or None,
+        seller_name="Target",
+        seller_rating=money((statistics.get("rating") or {}).get("average")),
+        available=not sold_out,
+        availability="Out of stock" if sold_out else "In stock",
+        shipping_info={"free_shipping_min": fulfillment.get("shipping_minimum")},
+        product_specs={
+            "brand": (item.get("primary_brand") or {}).get("name"),
+            "type": (item.get("product_classification") or {}).get("product_type_name"),
+        },
+        category=category_of(MarketType.TARGET, product.get("category_id")),
+        upc=item.get("primary_barcode"),
+        mpn=item.get("mpn"),
+    )
+
+
+class TargetAdapter:
+    market = MarketType.TARGET
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def search(
+        self, http: httpx.AsyncClient, endpoint: Endpoint, query: MarketQuery
+    ) -> list[Offer]:
+        key = self.settings.target_api_key or endpoint.api_key
+        if not key:
+            raise NotConfigured("target_api_key unset (and no api_key on the markets row)")
+        data = read_json(await http.get(endpoint.url, params=search_params(key, query)))
+        products = (((data.get("data") or {}).get("search")) or {}).get("products", [])
+        # buy_url is absolute on target.com; relative ones resolve against the endpoint's host.
+        return parse_each(products, lambda p: parse_product(p, endpoint.base_url))

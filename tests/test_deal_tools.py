@@ -1,0 +1,148 @@
+"""The deal tools as the agent's ToolNode runs them: the user comes from the context,
+arguments are validated, errors come back to the model as messages."""
+
+import json
+import uuid
+
+import httpx
+import pytest
+from langchain_core.messages import AIMessage
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode
+from sqlalchemy import func, select
+from starlette.applications import Starlette
+from starlette.staticfiles import StaticFiles
+
+from core import migrate
+from core.database import seed
+from core.db import create_engine, session_factory
+from core.models import Deal
+from tests.live_server import serve_in_thread
+from tests.markets_support import (
+    DATA,
+    admin,
+    make_user_goal,
+    market_settings,
+    reset_markets,
+    running_sandbox,
+)
+from tools.context import AgentContext
+from tools.deals import query_deals, search_markets, track_product_url
+
+TOOLS = [search_markets, query_deals, track_product_url]
+
+
+@pytest.fixture(scope="module")
+async def sessions(settings, make_database):
+    url = make_database()
+    migrate.upgrade(url)
+    engine = create_engine(settings, url)
+    await seed(engine)
+    yield session_factory(engine, settings)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def sandbox(settings, sessions):
+    with running_sandbox(settings) as url:
+        await reset_markets(sessions, url)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pages():
+    app = Starlette()
+    app.mount("/", StaticFiles(directory=DATA))
+    with serve_in_thread(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def graph():
+    builder = StateGraph(MessagesState, context_schema=AgentContext)
+    builder.add_node("tools", ToolNode(TOOLS))
+    builder.add_edge(START, "tools")
+    builder.add_edge("tools", END)
+    return builder.compile()
+
+
+@pytest.fixture
+async def context(sessions, sandbox, settings):
+    user, goal = await make_user_goal(sessions)
+    async with httpx.AsyncClient() as http:
+        ctx = AgentContext(
+            user_id=user.id, sessions=sessions, http=http, settings=market_settings(settings)
+        )
+        ctx.goal = goal  # for the tests' own use
+        yield ctx
+
+
+async def call(graph, ctx, name, **args):
+    message = AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": "call-1"}])
+    result = (await graph.ainvoke({"messages": [message]}, context=ctx))["messages"][-1]
+    if result.status == "error":
+        return result.content
+    return json.loads(result.content)
+
+
+async def deal_count(sessions, goal_id) -> int:
+    async with sessions() as session:
+        return await session.scalar(select(func.count()).where(Deal.goal_id == goal_id))
+
+
+async def test_search_markets_saves_results_for_the_users_goal(graph, context, sessions):
+    goal = context.goal
+    out = await call(graph, context, "search_markets", query="4k monitor", goal_id=str(goal.id))
+    assert {m["status"] for m in out["markets"]} == {"ok"}
+    assert len(out["markets"]) == 5
+    assert out["products"] and all("4K Monitor" in p["title"] for p in out["products"])
+    assert out["saved_as_deals"] == await deal_count(sessions, goal.id) > 0
+    assert [(s.service_type, s.goal_id) for s in context.services_used] == [
+        ("market_search", goal.id)
+    ]
+
+
+async def test_search_markets_refuses_another_users_goal(graph, context, sessions, sandbox):
+    _, other_goal = await make_user_goal(sessions)
+    asked = sum((await admin(sandbox, "GET", "state"))["requests"].values())
+    out = await call(graph, context, "search_markets", query="tv", goal_id=str(other_goal.id))
+    assert isinstance(out, str) and "no goal" in out
+    assert await deal_count(sessions, other_goal.id) == 0
+    assert context.services_used == []  # nothing to charge
+    assert sum((await admin(sandbox, "GET", "state"))["requests"].values()) == asked
+
+
+@pytest.mark.parametrize(
+    "args",
+    [{"query": ""}, {"query": "tv", "limit": 500}, {"query": "tv", "markets": ["aliexpress"]}],
+)
+async def test_bad_arguments_come_back_as_errors(graph, context, args):
+    out = await call(graph, context, "search_markets", **args)
+    assert isinstance(out, str) and "Error" in out
+    assert context.services_used == []
+
+
+async def test_query_deals_sees_only_the_users_deals(graph, context, sessions):
+    goal = context.goal
+    await call(graph, context, "search_markets", query="air fryer", goal_id=str(goal.id))
+    out = await call(graph, context, "query_deals", text="fryer", sort="price", limit=50)
+    assert out["deals"] and all(d["goal_id"] == str(goal.id) for d in out["deals"])
+    prices = [float(d["price"]) for d in out["deals"]]
+    assert prices == sorted(prices)
+    stranger = AgentContext(
+        user_id=uuid.uuid4(), sessions=sessions, http=context.http, settings=context.settings
+    )
+    assert (await call(graph, stranger, "query_deals"))["deals"] == []
+    assert stranger.services_used[0].service_type == "deal_query"
+
+
+async def test_track_product_url(graph, context, pages):
+    out = await call(graph, context, "track_product_url", url=f"{pages}/target_jsonld.html")
+    assert isinstance(out, str) and "goal_id" in out  # no goal named, none in the chat
+    context.goal_id = context.goal.id
+    out = await call(graph, context, "track_product_url", url=f"{pages}/target_jsonld.html")
+    assert (out["deal"]["price"], out["deal"]["market"]) == ("89.99", "target")
+    out = await call(graph, context, "track_product_url", url=f"{pages}/not_a_product.html")
+    assert isinstance(out, str) and "no schema.org Product" in out
+    out = await call(graph, context, "track_product_url", url="http://127.0.0.1:9/nothing")
+    assert isinstance(out, str) and "could not fetch" in out

@@ -1,0 +1,173 @@
+"""Each adapter against the sandbox over real HTTP: the request shape the real API wants
+(the sandbox checks SigV4, eBay's OAuth flow, Walmart's RSA signature, the keys) and the
+parsing of its answer. Plus SigV4 against AWS's published known-answer vectors."""
+
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from core.models.enums import DealSource, MarketCategory, MarketType
+from core.reference_data import DEFAULT_MARKETS
+from markets import ebay, sigv4
+from markets.adapters import adapter_for
+from markets.base import Endpoint, MalformedResponse, MarketError, MarketQuery, NotConfigured
+from markets.product_page import PageGone, fetch_product_page
+from tests.markets_support import admin, market_settings, running_sandbox, set_fault
+
+ENDPOINTS = {market_type: path for _, market_type, _, path in DEFAULT_MARKETS}
+
+
+def test_sigv4_matches_the_aws_s3_documentation_example():
+    # "Example: GET Object" of the AWS S3 SigV4 documentation.
+    header = sigv4.authorization(
+        method="GET",
+        path="/test.txt",
+        headers={
+            "Host": "examplebucket.s3.amazonaws.com",
+            "Range": "bytes=0-9",
+            "x-amz-content-sha256": sigv4.sha256_hex(b""),
+            "x-amz-date": "20130524T000000Z",
+        },
+        payload=b"",
+        access_key="AKIAIOSFODNN7EXAMPLE",
+        secret_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        region="us-east-1",
+        service="s3",
+        amz_date="20130524T000000Z",
+    )
+    assert header == (
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+    )
+
+
+def test_sigv4_matches_the_aws_test_suite_get_vanilla():
+    header = sigv4.authorization(
+        method="GET",
+        path="/",
+        headers={"Host": "example.amazonaws.com", "X-Amz-Date": "20150830T123600Z"},
+        payload=b"",
+        access_key="AKIDEXAMPLE",
+        secret_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        region="us-east-1",
+        service="service",
+        amz_date="20150830T123600Z",
+    )
+    assert header.endswith(
+        "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+    )
+
+
+@pytest.fixture(scope="module")
+def sandbox(settings):
+    with running_sandbox(settings) as url:
+        yield url
+
+
+@pytest.fixture
+def creds(settings):
+    return market_settings(settings)
+
+
+async def run(market, creds, sandbox, query):
+    async with httpx.AsyncClient() as http:
+        endpoint = Endpoint(sandbox, ENDPOINTS[market])
+        return await adapter_for(market, creds).search(http, endpoint, query)
+
+
+@pytest.mark.parametrize("market", list(MarketType))
+async def test_each_adapter_searches_and_parses(market, creds, sandbox):
+    offers = await run(market, creds, sandbox, MarketQuery("4k monitor", limit=5))
+    assert 1 <= len(offers) <= 5
+    for offer in offers:
+        assert offer.market is market
+        assert "4K Monitor" in offer.title
+        assert offer.url.startswith(sandbox)
+        assert isinstance(offer.current_price, Decimal) and offer.current_price > 0
+        assert offer.category is MarketCategory.ELECTRONICS
+        assert offer.item_id
+        if offer.original_price is not None:
+            assert offer.original_price > offer.current_price
+            assert offer.discount_percent > 0
+    assert offers[0].source == (DealSource.SCRAPER if market is MarketType.TARGET else market)
+    if market is not MarketType.EBAY:  # eBay's item summaries carry no GTIN
+        assert all(offer.upc and len(offer.upc) == 12 for offer in offers)
+
+
+@pytest.mark.parametrize("market", list(MarketType))
+async def test_filters_reach_the_market(market, creds, sandbox):
+    query = MarketQuery("monitor", max_price=Decimal("250"), limit=10)
+    offers = await run(market, creds, sandbox, query)
+    if market is MarketType.TARGET:  # RedSky's search takes no price filter
+        return
+    assert offers and all(offer.current_price <= Decimal("250") for offer in offers)
+
+
+@pytest.mark.parametrize(
+    ("market", "field", "value"),
+    [
+        (MarketType.AMAZON, "amazon_secret_key", "wrong"),
+        (MarketType.EBAY, "ebay_client_secret", "wrong"),
+        (MarketType.BESTBUY, "bestbuy_api_key", "wrong"),
+        (MarketType.TARGET, "target_api_key", "wrong"),
+        (MarketType.WALMART, "walmart_consumer_id", "someone-else"),
+    ],
+)
+async def test_wrong_credentials_are_refused_by_the_market(market, field, value, creds, sandbox):
+    ebay._tokens.clear()
+    with pytest.raises(MarketError, match=r"HTTP 40[13]"):
+        await run(market, creds.model_copy(update={field: value}), sandbox, MarketQuery("tv"))
+
+
+async def test_missing_credentials_say_so(creds, sandbox):
+    with pytest.raises(NotConfigured, match="amazon"):
+        await run(
+            MarketType.AMAZON,
+            creds.model_copy(update={"amazon_access_key": None}),
+            sandbox,
+            MarketQuery("tv"),
+        )
+
+
+async def test_ebay_token_is_fetched_once_and_reused_until_expiry(creds, sandbox):
+    ebay._tokens.clear()
+    before = (await admin(sandbox, "GET", "state"))["tokens_issued"]
+    for _ in range(3):
+        await run(MarketType.EBAY, creds, sandbox, MarketQuery("laptop"))
+    assert (await admin(sandbox, "GET", "state"))["tokens_issued"] == before + 1
+    for cached in ebay._tokens.values():
+        cached.expires_at = 0  # as if two hours went by
+    await run(MarketType.EBAY, creds, sandbox, MarketQuery("laptop"))
+    assert (await admin(sandbox, "GET", "state"))["tokens_issued"] == before + 2
+
+
+async def test_malformed_json_is_reported_as_such(creds, sandbox):
+    await set_fault(sandbox, "bestbuy", "malformed")
+    try:
+        with pytest.raises(MalformedResponse):
+            await run(MarketType.BESTBUY, creds, sandbox, MarketQuery("tv"))
+    finally:
+        await set_fault(sandbox, "bestbuy", "ok")
+
+
+async def test_an_answer_in_the_wrong_shape_is_malformed(creds):
+    from markets.base import parse_each
+    from markets.ebay import parse_item
+
+    with pytest.raises(MalformedResponse):
+        parse_each([{"title": "no price, no id"}], parse_item)
+    with pytest.raises(MalformedResponse):
+        parse_each({"not": "a list"}, parse_item)
+
+
+async def test_product_pages_carry_schema_org_offers(creds, sandbox):
+    (offer,) = await run(MarketType.TARGET, creds, sandbox, MarketQuery("air fryer", limit=1))
+    async with httpx.AsyncClient() as http:
+        page = await fetch_product_page(http, offer.url)
+        assert page.title == offer.title
+        assert page.price == offer.current_price
+        assert page.gtin == offer.upc
+        with pytest.raises(PageGone):
+            await fetch_product_page(http, f"{sandbox}/target/p/x/-/A-1")

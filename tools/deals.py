@@ -1,0 +1,184 @@
+"""The market and deal tools: search_markets, query_deals, track_product_url, for the
+signed-in user only (the user comes from runtime.context, never from the model)."""
+
+import functools
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from langchain.tools import ToolRuntime
+from langchain_core.tools import BaseTool, ToolException, tool
+from pydantic import BaseModel, Field
+
+from core import deals
+from core.models import Deal
+from core.models.enums import DealStatus, MarketCategory, MarketType
+from markets.base import MarketError, Offer
+from markets.search import ProductMatch, SearchRequest, search
+from tools.context import AgentContext, ServiceUse
+
+Price = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
+Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
+
+
+class SearchMarketsArgs(BaseModel):
+    query: str = Field(min_length=1, max_length=200, description="What to look for.")
+    category: MarketCategory | None = Field(default=None, description="Market category.")
+    max_price: Price | None = Field(default=None, description="Highest price (USD).")
+    min_discount: Percent | None = Field(default=None, description="Least discount, 0-100.")
+    markets: list[MarketType] | None = Field(
+        default=None, description="Only these markets (amazon, walmart, ebay, target, bestbuy)."
+    )
+    goal_id: UUID | None = Field(
+        default=None, description="One of the user's goals: the results are saved as its deals."
+    )
+    limit: int = Field(default=10, ge=1, le=50, description="How many products to return.")
+
+
+class QueryDealsArgs(BaseModel):
+    goal_id: UUID | None = Field(default=None, description="Only this goal's deals.")
+    status: DealStatus | None = Field(default=None, description="active, sold_out, expired...")
+    min_price: Price | None = Field(default=None, description="Lowest price (USD).")
+    max_price: Price | None = Field(default=None, description="Highest price (USD).")
+    min_discount: Percent | None = Field(default=None, description="Least discount, 0-100.")
+    market: MarketType | None = Field(default=None, description="Only this market.")
+    category: MarketCategory | None = Field(default=None, description="Only this category.")
+    text: str | None = Field(
+        default=None, max_length=200, description="Words to find in title or description."
+    )
+    sort: Literal["price", "discount", "newest"] = Field(default="newest", description="Order.")
+    limit: int = Field(default=10, ge=1, le=100, description="How many deals to return.")
+
+
+class TrackProductUrlArgs(BaseModel):
+    url: str = Field(min_length=8, max_length=2000, description="A product page's http(s) URL.")
+    goal_id: UUID | None = Field(
+        default=None, description="The goal to track it under (default: this chat's goal)."
+    )
+
+
+def guarded(func: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Domain and market errors go back to the model as the tool's error message."""
+
+    @functools.wraps(func)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await func(*args, **kwargs)
+        except (deals.DealError, MarketError, ValueError) as error:
+            raise ToolException(str(error)) from error
+
+    return run
+
+
+def deals_tool(schema: type[BaseModel]) -> Callable[[Callable[..., Awaitable[Any]]], BaseTool]:
+    def wrap(func: Callable[..., Awaitable[Any]]) -> BaseTool:
+        made = tool(args_schema=schema)(guarded(func))
+        made.handle_tool_error = True
+        return made
+
+    return wrap
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def offer_view(offer: Offer) -> dict[str, Any]:
+    return {
+        "market": offer.market.value,
+        "title": offer.title,
+        "price": money(offer.current_price),
+        "original_price": money(offer.original_price),
+        "discount_percent": money(offer.discount_percent),
+        "available": offer.available,
+        "seller": offer.seller_name,
+        "url": offer.url,
+    }
+
+
+def product_view(product: ProductMatch) -> dict[str, Any]:
+    view = offer_view(product.best)
+    view["also_at"] = [
+        {"market": o.market.value, "price": money(o.current_price), "url": o.url}
+        for o in product.offers[1:]
+    ]
+    return view
+
+
+def deal_view(deal: Deal) -> dict[str, Any]:
+    return {
+        "id": str(deal.id),
+        "goal_id": str(deal.goal_id),
+        "title": deal.title,
+        "price": money(deal.current_price),
+        "original_price": money(deal.original_price),
+        "discount_percent": money(deal.discount_percent),
+        "status": deal.status.value,
+        "market": deal.meta_data.get("market"),
+        "url": deal.url,
+        "last_checked_at": deal.last_checked_at.isoformat() if deal.last_checked_at else None,
+    }
+
+
+@deals_tool(SearchMarketsArgs)
+async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict[str, Any]:
+    """Search Amazon, Walmart, eBay, Target and Best Buy at once for current offers.
+
+    Products sold on several markets come once, cheapest offer first, with `also_at`.
+    Each market's status (ok, timeout, error, rate_limited, skipped) is in `markets`."""
+    args = SearchMarketsArgs(**fields)
+    ctx = runtime.context
+    if args.goal_id is not None:
+        async with ctx.sessions() as session:
+            await deals.owned_goal(session, ctx.user_id, args.goal_id)  # before any search
+    request = SearchRequest(
+        query=args.query,
+        category=args.category,
+        max_price=args.max_price,
+        min_discount=args.min_discount,
+        markets=args.markets,
+        limit=args.limit,
+    )
+    result = await search(ctx.sessions, ctx.http, request, settings=ctx.settings)
+    ctx.services_used.append(ServiceUse("market_search", goal_id=args.goal_id))
+    stored = 0
+    if args.goal_id is not None:
+        async with ctx.sessions.begin() as session:
+            goal = await deals.owned_goal(session, ctx.user_id, args.goal_id)
+            stored = len(await deals.record_offers(session, goal, result.offers))
+    return {
+        "products": [product_view(p) for p in result.products],
+        "markets": [
+            {"market": r.market.value, "status": r.status, "detail": r.detail, "count": r.count}
+            for r in result.market_reports
+        ],
+        "saved_as_deals": stored,
+    }
+
+
+@deals_tool(QueryDealsArgs)
+async def query_deals(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict[str, Any]:
+    """Look through the deals already found for the user's goals (with price and status)."""
+    args = QueryDealsArgs(**fields)
+    ctx = runtime.context
+    async with ctx.sessions() as session:
+        found = await deals.query_deals(
+            session, ctx.user_id, deals.DealFilters(**args.model_dump())
+        )
+    ctx.services_used.append(ServiceUse("deal_query", goal_id=args.goal_id))
+    return {"deals": [deal_view(d) for d in found]}
+
+
+@deals_tool(TrackProductUrlArgs)
+async def track_product_url(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict[str, Any]:
+    """Track any product page by its URL as a deal of one of the user's goals: its price
+    is read now and kept in the deal's price history."""
+    args = TrackProductUrlArgs(**fields)
+    ctx = runtime.context
+    goal_id = args.goal_id or ctx.goal_id
+    if goal_id is None:
+        raise deals.DealError("Say which goal to track it under (goal_id), or create one first.")
+    async with ctx.sessions.begin() as session:
+        deal = await deals.track_product_url(session, ctx.http, ctx.user_id, goal_id, args.url)
+    return {"deal": deal_view(deal)}
