@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.auth import AuthError, check_usable, check_user_active, find_token, issue_token, revoke
+from core.auth import (
+    AuthError,
+    check_status,
+    check_usable,
+    check_user_active,
+    find_token,
+    issue_token,
+    revoke,
+)
 from core.auth import now as utc_now
 from core.config import Settings
 from core.models import User
@@ -58,7 +66,7 @@ async def login(
             throttle.failed(email, client)
             raise AuthError("wrong email or password", "invalid_credentials")
         assert user is not None  # verify_password never accepts a missing user
-        await check_user_active(session, user.id)
+        check_status(user.status)
         throttle.succeeded(email)
         user.last_login_at = utc_now()
         return await issue_pair(session, user.id, scope, settings)
