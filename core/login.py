@@ -82,13 +82,19 @@ async def refresh_login(session: AsyncSession, settings: Settings, raw_refresh: 
         row = await find_token(session, raw_refresh, TokenType.REFRESH, for_update=True)
         if row is not None and row.status == TokenStatus.REVOKED:
             await revoke(session, row.user_id, family=row.meta_data.get("family", ""))
+            refusal = AuthError(
+                "refresh token was already used; this login is now revoked", "token_reused"
+            )
+        elif row is not None and row.status == TokenStatus.ACTIVE and row.expires_at <= utc_now():
+            row.status = TokenStatus.EXPIRED  # kept, so the table tells what happened
+            refusal = AuthError("refresh token has expired", "token_expired")
         else:
             row = check_usable(row, "refresh token")
             await check_user_active(session, row.user_id)
             row.status = TokenStatus.REVOKED
             family = row.meta_data.get("family")
             return await issue_pair(session, row.user_id, row.scope, settings, family)
-    raise AuthError("refresh token was already used; this login is now revoked", "token_reused")
+    raise refusal
 
 
 async def logout(session: AsyncSession, raw_access: str) -> None:

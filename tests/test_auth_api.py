@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from api.main import create_app
 from core.models import AuthToken, User
-from core.models.enums import UserStatus
+from core.models.enums import TokenStatus, TokenType, UserStatus
 from tests.accounts_client import PASSWORD, bearer, login, new_email, register, signed_up
 from tests.live_server import serve_in_thread
 
@@ -149,6 +149,13 @@ async def test_expired_tokens_stop_working(client, sessions):
     assert me.status_code == 401 and me.json()["code"] == "token_expired"
     refresh = await client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refresh.json()["code"] == "token_expired"
+    async with sessions() as session:
+        statuses = await session.execute(
+            select(AuthToken.token_type, AuthToken.status).where(
+                AuthToken.user_id == uuid.UUID(user["id"])
+            )
+        )
+        assert dict(statuses.all())[TokenType.REFRESH] == TokenStatus.EXPIRED
 
 
 @pytest.mark.parametrize(
