@@ -10,12 +10,14 @@ user row first, goal row second.
 A refused deduction is also written as a `failed` transaction in its own short transaction
 on a fresh, unpooled connection, so the record survives the caller's rollback. (Not from the
 engine's pool: callers that all hold a pooled connection while being refused would otherwise
-wait on each other for a free one.)
+wait on each other for a free one.) At most RECORDERS_PER_LOOP such connections are open at
+once per event loop, so a storm of refusals cannot exhaust the server's connections.
 """
 
 import asyncio
 import logging
 import uuid
+import weakref
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,7 +41,11 @@ log = logging.getLogger(__name__)
 # token amounts are NUMERIC(18, 8): quantise first so the stored rows add up exactly.
 QUANTUM = Decimal("0.00000001")
 # Bound on writing a refused attempt's record; it must never hold up the caller for long.
-FAILED_RECORD_TIMEOUT_S = 5.0
+FAILED_RECORD_TIMEOUT_S = 10.0
+RECORDERS_PER_LOOP = 2
+_recorder_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class InsufficientBalance(Exception):
@@ -293,6 +299,12 @@ async def write_entry(
     return transaction
 
 
+def recorder_slot() -> asyncio.Semaphore:
+    """This event loop's semaphore (asyncio primitives must not cross loops)."""
+    loop = asyncio.get_running_loop()
+    return _recorder_slots.setdefault(loop, asyncio.Semaphore(RECORDERS_PER_LOOP))
+
+
 async def record_refused(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -310,6 +322,7 @@ async def record_refused(
     try:
         async with (
             asyncio.timeout(FAILED_RECORD_TIMEOUT_S),
+            recorder_slot(),
             async_sessionmaker(own_engine)() as own,
             own.begin(),
         ):
