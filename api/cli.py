@@ -6,6 +6,7 @@ import logging
 
 import uvicorn
 
+from api import cli_accounts
 from core import migrate
 from core.config import get_settings
 from core.database import seed
@@ -76,6 +77,8 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=db_downgrade)
     p = db_commands.add_parser("seed", help="write default token prices and markets")
     p.set_defaults(run=db_seed)
+
+    cli_accounts.add_commands(commands)
     return root
 
 

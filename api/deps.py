@@ -6,6 +6,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from core.auth import AuthError, Principal, authenticate, can_change_account, can_spend, require
+from core.config import Settings
+from core.mailer import Mailer
+from core.models import User
+from core.throttle import LoginThrottle
+
 
 def get_engine(request: Request) -> AsyncEngine:
     return request.app.state.engine
@@ -18,3 +24,60 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_mailer(request: Request) -> Mailer:
+    return request.app.state.mailer
+
+
+def get_login_throttle(request: Request) -> LoginThrottle:
+    return request.app.state.login_throttle
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+MailerDep = Annotated[Mailer, Depends(get_mailer)]
+ThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+
+
+def bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("send an access token: Authorization: Bearer <token>", "missing_token")
+    return token.strip()
+
+
+BearerToken = Annotated[str, Depends(bearer_token)]
+
+
+async def get_principal(request: Request, token: BearerToken) -> Principal:
+    # Its own short session: the route's session stays free for one unit of work.
+    async with request.app.state.sessions() as session:
+        return await authenticate(session, token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def spending_principal(principal: CurrentPrincipal) -> Principal:
+    require(can_spend(principal.scope), "spending tokens")
+    return principal
+
+
+def account_principal(principal: CurrentPrincipal) -> Principal:
+    require(can_change_account(principal.scope), "changing account settings")
+    return principal
+
+
+SpendingPrincipal = Annotated[Principal, Depends(spending_principal)]
+AccountPrincipal = Annotated[Principal, Depends(account_principal)]
+
+
+async def get_current_user(session: SessionDep, principal: CurrentPrincipal) -> User:
+    return await session.get_one(User, principal.user_id)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -8,11 +8,16 @@ from contextlib import ExitStack, asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from api.routes import health
+from api.errors import install_error_handlers
+from api.routes import auth as auth_routes
+from api.routes import deals, health, markets, me, tokens
+from core import auth
 from core.config import Settings, get_settings
 from core.database import prepare_database
 from core.db import create_engine, session_factory, warm_pool
 from core.embedded_db import database_url
+from core.mailer import mailer_from_settings
+from core.throttle import LoginThrottle
 from markets.sandbox.embedded import prepare_markets
 
 
@@ -45,5 +50,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.basicConfig(level=settings.log_level.upper())
     app = FastAPI(title="dealagent", lifespan=lifespan)
     app.state.settings = settings
+    auth.configure(settings)
+    app.state.mailer = mailer_from_settings(settings)
+    app.state.login_throttle = LoginThrottle(
+        settings.login_max_failures,
+        settings.login_max_failures_per_client,
+        settings.login_failure_window_s,
+    )
+    install_error_handlers(app)
     app.include_router(health.router)
+    for routes in (auth_routes, me, tokens, deals, markets):
+        app.include_router(routes.router, prefix="/api/v1")
     return app

@@ -1,5 +1,6 @@
 """All configuration in one place: environment variables, or an optional .env file."""
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -82,6 +83,40 @@ class Settings(BaseSettings):
 
     def market_credentials_set(self) -> bool:
         return any(getattr(self, name) for name in MARKET_SECRETS)
+
+    # accounts and authentication
+    auth_secret: str | None = Field(
+        default=None,
+        description="Signs auth tokens. Unset: generated once, kept in DEALAGENT_HOME/auth_secret.",
+    )
+    access_token_ttl_s: int = Field(default=900, gt=0, description="Access token lifetime.")
+    refresh_token_ttl_s: int = Field(
+        default=30 * 24 * 3600, gt=0, description="Refresh token lifetime."
+    )
+    reset_token_ttl_s: int = Field(default=3600, gt=0, description="Password-reset token lifetime.")
+    password_min_length: int = Field(default=10, ge=8, description="Shortest password accepted.")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per email in the window before 429."
+    )
+    login_max_failures_per_client: int = Field(
+        default=20, ge=1, description="Failed logins per client address in the window before 429."
+    )
+    login_failure_window_s: int = Field(
+        default=900, gt=0, description="Window over which failed logins are counted."
+    )
+    signup_grant: Decimal = Field(
+        default=Decimal("50"), ge=0, description="Tokens every new user starts with."
+    )
+    password_reset_url: str | None = Field(
+        default=None,
+        description="Link mailed for password resets; the token is appended as ?token=...",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server. Unset: mail is logged.")
+    smtp_port: int = Field(default=587, description="SMTP port.")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if required.")
+    smtp_password: str | None = Field(default=None, description="SMTP password, if required.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP link with STARTTLS.")
+    mail_from: str = Field(default="dealagent@localhost", description="Sender of outgoing mail.")
 
     @property
     def home(self) -> Path:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -60,25 +60,40 @@ class PricingNotConfigured(Exception):
         self.service_type = service_type
 
 
+def prices_valid_at(at: datetime) -> Select[tuple[TokenPricing]]:
+    return select(TokenPricing).where(
+        TokenPricing.is_active,
+        TokenPricing.valid_from <= at,
+        (TokenPricing.valid_to.is_(None)) | (TokenPricing.valid_to > at),
+    )
+
+
 async def current_price(
     session: AsyncSession, service_type: str, at: datetime | None = None
 ) -> TokenPricing:
     """The active row valid at `at` (default now); the newest valid_from wins."""
-    at = at or datetime.now(UTC)
     price = await session.scalar(
-        select(TokenPricing)
-        .where(
-            TokenPricing.service_type == service_type,
-            TokenPricing.is_active,
-            TokenPricing.valid_from <= at,
-            (TokenPricing.valid_to.is_(None)) | (TokenPricing.valid_to > at),
-        )
+        prices_valid_at(at or datetime.now(UTC))
+        .where(TokenPricing.service_type == service_type)
         .order_by(TokenPricing.valid_from.desc())
         .limit(1)
     )
     if price is None:
         raise PricingNotConfigured(service_type)
     return price
+
+
+async def current_prices(session: AsyncSession, at: datetime | None = None) -> list[TokenPricing]:
+    """Every service's price valid at `at` (default now), by service type."""
+    rows = await session.scalars(
+        prices_valid_at(at or datetime.now(UTC)).order_by(
+            TokenPricing.service_type, TokenPricing.valid_from.desc()
+        )
+    )
+    newest: dict[str, TokenPricing] = {}
+    for row in rows:
+        newest.setdefault(row.service_type, row)
+    return list(newest.values())
 
 
 def cost(price: TokenPricing, units: int = 1) -> Decimal:
@@ -307,3 +322,19 @@ async def record_refused(
         log.warning("could not record refused deduction for user %s: %r", user_id, error)
     finally:
         await own_engine.dispose()
+
+
+async def transactions_page(
+    session: AsyncSession, user_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[list[TokenTransaction], int]:
+    """One page of the user's transactions, newest first, and how many there are in all."""
+    mine = TokenTransaction.user_id == user_id
+    total = await session.scalar(select(func.count()).select_from(TokenTransaction).where(mine))
+    rows = await session.scalars(
+        select(TokenTransaction)
+        .where(mine)
+        .order_by(TokenTransaction.created_at.desc(), TokenTransaction.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total or 0

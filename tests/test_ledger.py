@@ -116,7 +116,8 @@ async def test_one_user_debited_from_several_engines(settings, database_url, ses
     async with sessions() as session:
         balance = await session.scalar(select(User.token_balance).where(User.id == user_id))
     assert balance == Decimal(30) + Decimal(3) - succeeded
-    assert balance >= 0  # credits may land after the last debit: no tighter bound holds
+    # Every debit fits while the balance lasts; credits landing late may leave up to 3 over.
+    assert 30 <= succeeded <= 33 and balance >= 0
 
 
 async def test_refused_deduction_is_recorded_even_when_the_caller_rolls_back(sessions):

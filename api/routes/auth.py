@@ -1,0 +1,128 @@
+"""Sign-up, login, token refresh, logout and password resets under /auth."""
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from api.deps import BearerToken, MailerDep, SessionDep, SettingsDep, ThrottleDep
+from api.routes.me import Profile
+from core import accounts
+from core.login import TokenPair, login, logout, refresh_login
+from core.models.enums import TokenScope
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+Password = Field(min_length=1, max_length=1024)
+RawToken = Field(min_length=1, max_length=512)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Registration(Strict):
+    email: EmailStr
+    password: str = Password
+    name: str | None = Field(default=None, max_length=255)
+    referral_code: str | None = Field(default=None, max_length=10)
+
+
+class Credentials(Strict):
+    email: EmailStr
+    password: str = Password
+    scope: TokenScope = Field(
+        default=TokenScope.FULL,
+        description="full: everything; limited: chat and read, no account changes; read: read only",
+    )
+
+
+class RefreshRequest(Strict):
+    refresh_token: str = RawToken
+
+
+class ResetRequest(Strict):
+    email: EmailStr
+
+
+class ResetConfirmation(Strict):
+    token: str = RawToken
+    new_password: str = Password
+
+
+class Tokens(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    scope: TokenScope
+
+    @classmethod
+    def of(cls, pair: TokenPair) -> "Tokens":
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            expires_in=pair.expires_in,
+            scope=pair.scope,
+        )
+
+
+class Notice(BaseModel):
+    detail: str
+
+
+@router.post("/register", status_code=201)
+async def register(body: Registration, session: SessionDep, settings: SettingsDep) -> Profile:
+    user = await accounts.register(
+        session,
+        settings,
+        email=body.email,
+        password=body.password,
+        name=body.name,
+        referral_code=body.referral_code,
+    )
+    return Profile.of(user)
+
+
+@router.post("/login")
+async def log_in(
+    body: Credentials,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    throttle: ThrottleDep,
+) -> Tokens:
+    client = request.client.host if request.client else "unknown"
+    pair = await login(
+        session,
+        settings,
+        throttle,
+        email=body.email,
+        password=body.password,
+        client=client,
+        scope=body.scope,
+    )
+    return Tokens.of(pair)
+
+
+@router.post("/refresh")
+async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> Tokens:
+    return Tokens.of(await refresh_login(session, settings, body.refresh_token))
+
+
+@router.post("/logout", status_code=204)
+async def log_out(token: BearerToken, session: SessionDep) -> None:
+    await logout(session, token)
+
+
+@router.post("/password-reset/request", status_code=202)
+async def request_reset(
+    body: ResetRequest, session: SessionDep, settings: SettingsDep, mailer: MailerDep
+) -> Notice:
+    await accounts.request_password_reset(session, settings, mailer, body.email)
+    return Notice(detail="if an account has this email, a reset link is on its way")
+
+
+@router.post("/password-reset/confirm")
+async def confirm_reset(
+    body: ResetConfirmation, session: SessionDep, settings: SettingsDep
+) -> Notice:
+    await accounts.confirm_password_reset(session, settings, body.token, body.new_password)
+    return Notice(detail="password changed; every session was logged out, log in again")

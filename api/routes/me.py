@@ -1,0 +1,78 @@
+"""GET /me (profile, balance, stats) and PATCH /me (the fields a user may change)."""
+
+import json
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.deps import AccountPrincipal, CurrentUser, SessionDep
+from core import accounts
+from core.models import User
+
+router = APIRouter(tags=["account"])
+MAX_PREFERENCES_BYTES = 16_384
+
+
+class Stats(BaseModel):
+    active_goals_count: int
+    total_deals_found: int
+    success_rate: Decimal
+    total_tokens_spent: Decimal
+    total_rewards_earned: Decimal
+
+
+class Profile(BaseModel):
+    id: uuid.UUID
+    email: str
+    name: str | None
+    status: str
+    email_verified: bool
+    sol_address: str | None
+    referral_code: str | None
+    token_balance: Decimal
+    preferences: dict[str, Any]
+    notification_channels: list[str]
+    created_at: datetime
+    last_login_at: datetime | None
+    stats: Stats
+
+    @classmethod
+    def of(cls, user: User) -> "Profile":
+        fields = {name: getattr(user, name) for name in cls.model_fields if name != "stats"}
+        stats = {name: getattr(user, name) for name in Stats.model_fields}
+        return cls(**fields, stats=Stats(**stats))
+
+
+class ProfileChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=255)
+    preferences: dict[str, Any] = Field(default_factory=dict)
+    notification_channels: list[str] = Field(default_factory=list, max_length=10)
+    sol_address: str | None = None
+
+    @field_validator("preferences")
+    @classmethod
+    def small_enough(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value)) > MAX_PREFERENCES_BYTES:
+            raise ValueError(f"preferences must stay under {MAX_PREFERENCES_BYTES} bytes of JSON")
+        return value
+
+
+@router.get("/me")
+async def read_me(user: CurrentUser) -> Profile:
+    return Profile.of(user)
+
+
+@router.patch("/me")
+async def change_me(
+    changes: ProfileChanges, principal: AccountPrincipal, session: SessionDep
+) -> Profile:
+    user = await accounts.update_profile(
+        session, principal.user_id, changes.model_dump(exclude_unset=True)
+    )
+    return Profile.of(user)

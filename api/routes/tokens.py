@@ -1,0 +1,77 @@
+"""The token balance, the transactions that made it, and the price list."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.deps import CurrentPrincipal, CurrentUser, SessionDep
+from core import ledger
+
+router = APIRouter(prefix="/tokens", tags=["tokens"])
+
+
+class Balance(BaseModel):
+    token_balance: Decimal
+    total_tokens_spent: Decimal
+    total_rewards_earned: Decimal
+
+
+class Transaction(BaseModel):
+    id: uuid.UUID
+    type: str
+    amount: Decimal
+    status: str
+    description: str | None = None
+    goal_id: uuid.UUID | None
+    created_at: datetime
+
+
+class TransactionPage(BaseModel):
+    items: list[Transaction]
+    total: int
+    limit: int
+    offset: int
+
+
+class Price(BaseModel):
+    service_type: str
+    token_cost: Decimal
+    min_tokens: int
+    max_tokens: int | None
+    valid_from: datetime
+    valid_to: datetime | None
+    description: str | None = None
+
+
+@router.get("/balance")
+async def balance(user: CurrentUser) -> Balance:
+    return Balance.model_validate(user, from_attributes=True)
+
+
+@router.get("/transactions")
+async def transactions(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TransactionPage:
+    rows, total = await ledger.transactions_page(
+        session, principal.user_id, limit=limit, offset=offset
+    )
+    items = [Transaction.model_validate(row, from_attributes=True) for row in rows]
+    return TransactionPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/pricing")
+async def pricing(session: SessionDep) -> list[Price]:
+    rows = await ledger.current_prices(session)
+    return [
+        Price.model_validate(row, from_attributes=True).model_copy(
+            update={"description": row.meta_data.get("description")}
+        )
+        for row in rows
+    ]

@@ -1,0 +1,181 @@
+"""Auth tokens: signed random strings, kept in auth_tokens only as their SHA-256 hash.
+
+A raw token is `<random>.<HMAC of it under the signing secret>`. The signature turns away
+made-up tokens before any database work, and changing the secret logs everyone out. The
+database row is the authority: its status, expiry and the user's status are checked on
+every use, so a revoked token or a suspended user stops working at once.
+
+Tokens of one login share a `family` (auth_tokens.meta_data): a refresh hands out a new
+pair in the same family, and logout or a reused refresh token revokes all of it.
+"""
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.config import Settings
+from core.models import AuthToken, User
+from core.models.enums import TokenScope, TokenStatus, TokenType, UserStatus
+
+log = logging.getLogger(__name__)
+SECRET_FILE = "auth_secret"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: uuid.UUID
+    scope: TokenScope
+
+
+class AuthError(Exception):
+    """The caller is not (or no longer) authenticated; `code` names why."""
+
+    def __init__(self, message: str, code: str = "invalid_token") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ScopeDenied(Exception):
+    """Authenticated, but the token's scope does not allow this."""
+
+
+def can_spend(scope: TokenScope) -> bool:
+    return scope in (TokenScope.FULL, TokenScope.LIMITED)
+
+
+def can_change_account(scope: TokenScope) -> bool:
+    return scope == TokenScope.FULL
+
+
+def require(allowed: bool, action: str) -> None:
+    if not allowed:
+        raise ScopeDenied(f"this token's scope does not allow {action}")
+
+
+# The process's signing secret; set once at start-up by configure().
+_secret: str | None = None
+
+
+def configure(settings: Settings) -> None:
+    global _secret
+    _secret = signing_secret(settings)
+
+
+def signing_secret(settings: Settings) -> str:
+    """Settings' secret, else the one kept under DEALAGENT_HOME, made on first use."""
+    if settings.auth_secret:
+        return settings.auth_secret
+    path = settings.home / SECRET_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # O_EXCL: of several processes starting at once, exactly one writes it
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(secrets.token_urlsafe(48))
+    log.info("generated a new auth signing secret in %s", path)
+    return path.read_text().strip()
+
+
+def current_secret() -> str:
+    if _secret is None:
+        raise RuntimeError("core.auth.configure(settings) was not called at start-up")
+    return _secret
+
+
+def sign(body: str) -> str:
+    digest = hmac.new(current_secret().encode(), body.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def issue_token(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    kind: TokenType,
+    scope: TokenScope,
+    ttl_s: int,
+    family: str | None = None,
+) -> str:
+    """Store a new token's hash and return the raw token, which is shown once."""
+    body = secrets.token_urlsafe(32)
+    raw = f"{body}.{sign(body)}"
+    session.add(
+        AuthToken(
+            user_id=user_id,
+            token=token_hash(raw),
+            token_type=kind,
+            scope=scope,
+            expires_at=now() + timedelta(seconds=ttl_s),
+            meta_data={"family": family} if family else {},
+        )
+    )
+    await session.flush()
+    return raw
+
+
+async def find_token(
+    session: AsyncSession, raw: str, kind: TokenType, *, for_update: bool = False
+) -> AuthToken | None:
+    """The row of a correctly signed token of this type, whatever its status."""
+    body, _, signature = raw.rpartition(".")
+    if not body or not hmac.compare_digest(signature, sign(body)):
+        return None
+    query = select(AuthToken).where(
+        AuthToken.token == token_hash(raw), AuthToken.token_type == kind
+    )
+    return await session.scalar(query.with_for_update() if for_update else query)
+
+
+def check_usable(row: AuthToken | None, what: str) -> AuthToken:
+    if row is None:
+        raise AuthError(f"invalid {what}")
+    if row.status == TokenStatus.REVOKED:
+        raise AuthError(f"{what} has been revoked", "token_revoked")
+    if row.status == TokenStatus.EXPIRED or row.expires_at <= now():
+        raise AuthError(f"{what} has expired", "token_expired")
+    return row
+
+
+async def check_user_active(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None or user.status != UserStatus.ACTIVE:
+        status = user.status if user else UserStatus.DELETED
+        raise AuthError(f"this account is {status}", "account_disabled")
+    return user
+
+
+async def authenticate(session: AsyncSession, raw_access_token: str) -> Principal:
+    row = check_usable(
+        await find_token(session, raw_access_token, TokenType.ACCESS), "access token"
+    )
+    await check_user_active(session, row.user_id)
+    return Principal(row.user_id, row.scope)
+
+
+async def revoke(session: AsyncSession, user_id: uuid.UUID, *, family: str | None = None) -> None:
+    """Revoke the user's live tokens: one family's, or with none given all of them."""
+    query = update(AuthToken).where(
+        AuthToken.user_id == user_id, AuthToken.status == TokenStatus.ACTIVE
+    )
+    if family is not None:
+        query = query.where(AuthToken.meta_data["family"].astext == family)
+    await session.execute(
+        query.values(status=TokenStatus.REVOKED).execution_options(synchronize_session=False)
+    )
