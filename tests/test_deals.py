@@ -8,12 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from sqlalchemy import func, select
-from starlette.applications import Starlette
-from starlette.staticfiles import StaticFiles
 
-from core import migrate
-from core.database import seed
-from core.db import create_engine, session_factory
 from core.deals import (
     DealError,
     DealFilters,
@@ -31,13 +26,12 @@ from markets.sandbox.catalog import default_catalog
 from markets.sandbox.pricing import quote
 from markets.sandbox.wire import page_path
 from markets.search import SearchRequest, search
-from tests.live_server import serve_in_thread
 from tests.markets_support import (
-    DATA,
     make_user_goal,
     market_settings,
     reset_markets,
     running_sandbox,
+    serving_saved_pages,
     set_day,
 )
 
@@ -45,13 +39,8 @@ START = date(2026, 12, 1)
 
 
 @pytest.fixture(scope="module")
-async def sessions(settings, make_database):
-    url = make_database()
-    migrate.upgrade(url)
-    engine = create_engine(settings, url)
-    await seed(engine)
-    yield session_factory(engine, settings)
-    await engine.dispose()
+def sessions(module_db):
+    return module_db.sessions
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +52,7 @@ async def sandbox(settings, sessions):
 
 @pytest.fixture(scope="module")
 def pages():
-    app = Starlette()
-    app.mount("/", StaticFiles(directory=DATA))
-    with serve_in_thread(app) as url:
+    with serving_saved_pages() as url:
         yield url
 
 

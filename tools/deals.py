@@ -132,14 +132,7 @@ async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> d
     if args.goal_id is not None:
         async with ctx.sessions() as session:
             await deals.owned_goal(session, ctx.user_id, args.goal_id)  # before any search
-    request = SearchRequest(
-        query=args.query,
-        category=args.category,
-        max_price=args.max_price,
-        min_discount=args.min_discount,
-        markets=args.markets,
-        limit=args.limit,
-    )
+    request = SearchRequest(**args.model_dump(exclude={"goal_id"}))
     result = await search(ctx.sessions, ctx.http, request, settings=ctx.settings)
     ctx.services_used.append(ServiceUse("market_search", goal_id=args.goal_id))
     stored = 0
