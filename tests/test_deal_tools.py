@@ -58,7 +58,10 @@ async def context(sessions, sandbox, settings):
     user, goal = await make_user_goal(sessions)
     async with httpx.AsyncClient() as http:
         ctx = AgentContext(
-            user_id=user.id, sessions=sessions, http=http, settings=market_settings(settings)
+            user_id=user.id,
+            sessions=sessions,
+            http=http,
+            settings=market_settings(settings, track_private_hosts=True),
         )
         ctx.goal = goal  # for the tests' own use
         yield ctx
@@ -133,3 +136,6 @@ async def test_track_product_url(graph, context, pages):
     assert isinstance(out, str) and "no schema.org Product" in out
     out = await call(graph, context, "track_product_url", url="http://127.0.0.1:9/nothing")
     assert isinstance(out, str) and "could not fetch" in out
+    context.settings = context.settings.model_copy(update={"track_private_hosts": False})
+    out = await call(graph, context, "track_product_url", url=f"{pages}/target_jsonld.html")
+    assert isinstance(out, str) and "not a public address" in out

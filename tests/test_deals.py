@@ -21,7 +21,7 @@ from core.deals import (
 )
 from core.models import Deal, Goal, PriceTracking, User
 from core.models.enums import DealSource, DealStatus, MarketType
-from markets.product_page import NotAProductPage
+from markets.product_page import ForbiddenAddress, NotAProductPage
 from markets.sandbox.catalog import default_catalog
 from markets.sandbox.pricing import quote
 from markets.sandbox.wire import page_path
@@ -220,7 +220,9 @@ async def test_track_saved_product_pages(
     user, goal = await make_user_goal(sessions)
     for _ in range(2):
         async with sessions() as session, session.begin():
-            deal = await track_product_url(session, http, user.id, goal.id, f"{pages}/{page}")
+            deal = await track_product_url(
+                session, http, user.id, goal.id, f"{pages}/{page}", allow_private=True
+            )
     assert deal.source == DealSource.SCRAPER
     assert deal.meta_data["market"] == market.value
     assert (deal.current_price, deal.status) == (Decimal(price), status)
@@ -236,7 +238,11 @@ async def test_tracking_refuses_what_it_cannot_track(sessions, sandbox, pages, h
     _, other_goal = await make_user_goal(sessions)
     async with sessions() as session, session.begin():
         with pytest.raises(NotAProductPage):
-            await track_product_url(session, http, user.id, goal.id, f"{pages}/not_a_product.html")
+            await track_product_url(
+                session, http, user.id, goal.id, f"{pages}/not_a_product.html", allow_private=True
+            )
+        with pytest.raises(ForbiddenAddress, match="not a public address"):
+            await track_product_url(session, http, user.id, goal.id, f"{pages}/target_jsonld.html")
         with pytest.raises(DealError, match="no goal"):
             await track_product_url(
                 session, http, user.id, other_goal.id, f"{pages}/target_jsonld.html"

@@ -173,5 +173,12 @@ async def track_product_url(runtime: ToolRuntime[AgentContext], **fields: Any) -
     if goal_id is None:
         raise deals.DealError("Say which goal to track it under (goal_id), or create one first.")
     async with ctx.sessions.begin() as session:
-        deal = await deals.track_product_url(session, ctx.http, ctx.user_id, goal_id, args.url)
+        deal = await deals.track_product_url(
+            session,
+            ctx.http,
+            ctx.user_id,
+            goal_id,
+            args.url,
+            allow_private=ctx.settings.track_private_hosts,
+        )
     return {"deal": deal_view(deal)}
