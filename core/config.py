@@ -42,6 +42,62 @@ class Settings(BaseSettings):
     db_retry_delay_s: float = Field(default=1.0, description="Pause before such a retry.")
     db_slow_query_s: float = Field(default=1.0, description="Statements slower are logged.")
     log_level: str = Field(default="INFO", description="Python logging level.")
+    chat_auth_timeout_s: float = Field(default=10, description="Time to authenticate a socket.")
+    chat_max_frame_bytes: int = Field(default=16384, description="Larger frames close with 1009.")
+    chat_max_content_chars: int = Field(default=4000, description="Longest user message.")
+    chat_rate_limit: int = Field(default=20, description="User messages per window, per user.")
+    chat_rate_window_s: float = Field(default=60, description="The rate limit's sliding window.")
+    chat_turn_wait_s: float = Field(default=300, description="Longest wait for a user's turn.")
+    chat_lock_connections: int = Field(default=20, description="Connections holding turn locks.")
+    ws_ping_interval_s: float = Field(default=20, description="Idle sockets are pinged this often.")
+    ws_ping_timeout_s: float = Field(default=20, description="Unanswered pings drop the socket.")
+
+    # The chat agent's model: an OpenAI-compatible provider when a key is set, else offline.
+    openai_api_key: str | None = Field(default=None, description="Unset: the offline model.")
+    openai_base_url: str | None = Field(
+        default=None, description="Any OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp)."
+    )
+    llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to the provider.")
+    llm_timeout_s: float = Field(default=60, description="Bound on one provider request.")
+    llm_max_retries: int = Field(default=2, description="Retries on 429, 5xx and timeouts.")
+    agent_max_model_calls: int = Field(default=8, description="Model calls allowed per turn.")
+    agent_history_tokens: int = Field(
+        default=3000, description="Token budget of past messages the model sees."
+    )
+
+    # accounts and authentication
+    auth_secret: str | None = Field(
+        default=None,
+        description="Signs auth tokens. Unset: generated once, kept in DEALAGENT_HOME/auth_secret.",
+    )
+    access_token_ttl_s: int = Field(default=900, gt=0, description="Access token lifetime.")
+    refresh_token_ttl_s: int = Field(
+        default=30 * 24 * 3600, gt=0, description="Refresh token lifetime."
+    )
+    reset_token_ttl_s: int = Field(default=3600, gt=0, description="Password-reset token lifetime.")
+    password_min_length: int = Field(default=10, ge=8, description="Shortest password accepted.")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per email in the window before 429."
+    )
+    login_max_failures_per_client: int = Field(
+        default=20, ge=1, description="Failed logins per client address in the window before 429."
+    )
+    login_failure_window_s: int = Field(
+        default=900, gt=0, description="Window over which failed logins are counted."
+    )
+    signup_grant: Decimal = Field(
+        default=Decimal("50"), ge=0, description="Tokens every new user starts with."
+    )
+    password_reset_url: str | None = Field(
+        default=None,
+        description="Link mailed for password resets; the token is appended as ?token=...",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server. Unset: mail is logged.")
+    smtp_port: int = Field(default=587, description="SMTP port.")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if required.")
+    smtp_password: str | None = Field(default=None, description="SMTP password, if required.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP link with STARTTLS.")
+    mail_from: str = Field(default="dealagent@localhost", description="Sender of outgoing mail.")
 
     # Markets. With none of the credentials below set, the sandbox marketplace stands in.
     sandbox_markets: Literal["auto", "on", "off"] = Field(
@@ -87,40 +143,6 @@ class Settings(BaseSettings):
 
     def market_credentials_set(self) -> bool:
         return any(getattr(self, name) for name in MARKET_SECRETS)
-
-    # accounts and authentication
-    auth_secret: str | None = Field(
-        default=None,
-        description="Signs auth tokens. Unset: generated once, kept in DEALAGENT_HOME/auth_secret.",
-    )
-    access_token_ttl_s: int = Field(default=900, gt=0, description="Access token lifetime.")
-    refresh_token_ttl_s: int = Field(
-        default=30 * 24 * 3600, gt=0, description="Refresh token lifetime."
-    )
-    reset_token_ttl_s: int = Field(default=3600, gt=0, description="Password-reset token lifetime.")
-    password_min_length: int = Field(default=10, ge=8, description="Shortest password accepted.")
-    login_max_failures: int = Field(
-        default=5, ge=1, description="Failed logins per email in the window before 429."
-    )
-    login_max_failures_per_client: int = Field(
-        default=20, ge=1, description="Failed logins per client address in the window before 429."
-    )
-    login_failure_window_s: int = Field(
-        default=900, gt=0, description="Window over which failed logins are counted."
-    )
-    signup_grant: Decimal = Field(
-        default=Decimal("50"), ge=0, description="Tokens every new user starts with."
-    )
-    password_reset_url: str | None = Field(
-        default=None,
-        description="Link mailed for password resets; the token is appended as ?token=...",
-    )
-    smtp_host: str | None = Field(default=None, description="SMTP server. Unset: mail is logged.")
-    smtp_port: int = Field(default=587, description="SMTP port.")
-    smtp_username: str | None = Field(default=None, description="SMTP login, if required.")
-    smtp_password: str | None = Field(default=None, description="SMTP password, if required.")
-    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP link with STARTTLS.")
-    mail_from: str = Field(default="dealagent@localhost", description="Sender of outgoing mail.")
 
     @property
     def home(self) -> Path:
