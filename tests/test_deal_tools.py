@@ -104,7 +104,12 @@ async def test_search_markets_refuses_another_users_goal(graph, context, session
 
 @pytest.mark.parametrize(
     "args",
-    [{"query": ""}, {"query": "tv", "limit": 500}, {"query": "tv", "markets": ["aliexpress"]}],
+    [
+        {"query": ""},
+        {"query": "   "},
+        {"query": "tv", "limit": 500},
+        {"query": "tv", "markets": ["aliexpress"]},
+    ],
 )
 async def test_bad_arguments_come_back_as_errors(graph, context, args):
     out = await call(graph, context, "search_markets", **args)
