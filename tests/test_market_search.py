@@ -200,7 +200,9 @@ HAMMER = textwrap.dedent("""
     from markets import health
 
     async def main(url, market_id, n):
-        settings = Settings(database_url=url, db_pool_min=1, _env_file=None)
+        settings = Settings(
+            database_url=url, db_pool_min=1, db_pool_max=4, db_pool_overflow=0, _env_file=None
+        )
         engine = create_engine(settings, url)
         sessions = session_factory(engine)
         verdicts = await asyncio.gather(
