@@ -222,16 +222,15 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
         settings=settings,
         goal_id=request.goal_id,
     )
+    prompt = [SystemMessage(system_prompt(request.goal_id)), *history]
     human = HumanMessage(content=request.content)
-    recorder = TurnRecorder(
-        turn_id, emit, [SystemMessage(system_prompt(request.goal_id)), *history, human]
-    )
+    recorder = TurnRecorder(turn_id, emit, [*prompt, human])
     ack = {"type": "ack", "id": request.client_message_id, "message_id": str(asked.id)}
     await recorder.send(ack)
     started = time.perf_counter()
     try:
         async for mode, data in agent.astream(
-            {"messages": [*history, human]},
+            {"messages": [*prompt, human]},
             context=context,
             stream_mode=["messages", "updates"],
         ):
