@@ -16,9 +16,16 @@ from core.embedded_db import database_url
 
 def serve(args: argparse.Namespace) -> None:
     from api.main import create_app
+    from api.ws_protocol import uvicorn_ws_options
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        **uvicorn_ws_options(settings),
+    )
 
 
 def sandbox(args: argparse.Namespace) -> None:

@@ -10,11 +10,12 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.routes import auth as auth_routes
-from api.routes import health, me, tokens
+from api.routes import chat_ws, health, me, tokens
 from core import auth
+from core.chat import ChatRuntime
 from core.config import Settings, get_settings
 from core.database import prepare_database
-from core.db import create_engine, session_factory, warm_pool
+from core.db import create_engine, libpq_url, session_factory, warm_pool
 from core.embedded_db import database_url
 from core.mailer import mailer_from_settings
 from core.throttle import LoginThrottle
@@ -36,7 +37,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.sessions = session_factory(engine, settings)
             app.state.http = http
             app.state.settings, sandbox = await prepare_markets(settings, app.state.sessions)
-            yield
+            app.state.chat = ChatRuntime(settings, libpq_url(url))
+            await app.state.chat.start()
+            try:
+                yield
+            finally:
+                await app.state.chat.close()
         finally:
             if sandbox:
                 await sandbox.stop()
@@ -61,4 +67,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     for routes in (auth_routes, me, tokens):
         app.include_router(routes.router, prefix="/api/v1")
+    app.include_router(chat_ws.router)
     return app

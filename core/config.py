@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     db_retry_delay_s: float = Field(default=1.0, description="Pause before such a retry.")
     db_slow_query_s: float = Field(default=1.0, description="Statements slower are logged.")
     log_level: str = Field(default="INFO", description="Python logging level.")
+    chat_auth_timeout_s: float = Field(default=10, description="Time to authenticate a socket.")
+    chat_max_frame_bytes: int = Field(default=16384, description="Larger frames close with 1009.")
+    chat_max_content_chars: int = Field(default=4000, description="Longest user message.")
+    chat_rate_limit: int = Field(default=20, description="User messages per window, per user.")
+    chat_rate_window_s: float = Field(default=60, description="The rate limit's sliding window.")
+    chat_turn_wait_s: float = Field(default=300, description="Longest wait for a user's turn.")
+    chat_lock_connections: int = Field(default=20, description="Connections holding turn locks.")
+    ws_ping_interval_s: float = Field(default=20, description="Idle sockets are pinged this often.")
+    ws_ping_timeout_s: float = Field(default=20, description="Unanswered pings drop the socket.")
 
     # The chat agent's model: an OpenAI-compatible provider when a key is set, else offline.
     openai_api_key: str | None = Field(default=None, description="Unset: the offline model.")

@@ -32,6 +32,12 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+def libpq_url(url: str) -> str:
+    """Any postgres URL, as plain psycopg (libpq) connects to it."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def create_engine(settings: Settings, url: str) -> AsyncEngine:
     timeout_ms = int(settings.db_statement_timeout_s * 1000)
     idle_ms = int(settings.db_transaction_timeout_s * 1000)

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.main import create_app
+from api.ws_protocol import uvicorn_ws_options
 from core import migrate
 from core.config import Settings
 from core.database import seed
@@ -87,4 +88,20 @@ async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
 def live_server(settings: Settings) -> Iterator[str]:
     """Base URL of the whole app under a real uvicorn, on the session's database."""
     with serve_in_thread(create_app(settings)) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+def strict_server(settings: Settings) -> Iterator[str]:
+    """A second app process on the same database, configured like `dealagent serve` (uvicorn's
+    WebSocket frame limit and pings) with a short auth timeout and a low chat rate limit."""
+    strict = settings.model_copy(
+        update={
+            "chat_auth_timeout_s": 0.5,
+            "chat_rate_limit": 3,
+            "ws_ping_interval_s": 0.5,
+            "ws_ping_timeout_s": 0.5,
+        }
+    )
+    with serve_in_thread(create_app(strict), **uvicorn_ws_options(strict)) as base_url:
         yield base_url

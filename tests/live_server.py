@@ -11,11 +11,14 @@ import uvicorn
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, startup_timeout_s: float = 60) -> Iterator[str]:
+def serve_in_thread(app: Any, *, startup_timeout_s: float = 60, **config: Any) -> Iterator[str]:
+    """`config`: extra uvicorn.Config options (e.g. the WebSocket limits)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_ping_interval=None))
+    server = uvicorn.Server(
+        uvicorn.Config(app, **{"log_level": "warning", "ws_ping_interval": None, **config})
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout_s

@@ -1,0 +1,166 @@
+"""Notifications for a user: creating them (announced to every server process through
+PostgreSQL NOTIFY), the ones still to deliver, and the user's acknowledgement."""
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import datetime
+
+import psycopg
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.models.enums import NotificationPriority, NotificationStatus, NotificationType
+from core.models.notifications import Notification
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "dealagent_notifications"
+UNDELIVERED = (NotificationStatus.PENDING, NotificationStatus.SENT)
+
+
+async def create(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    type: NotificationType,
+    title: str,
+    message: str,
+    priority: NotificationPriority = NotificationPriority.MEDIUM,
+    goal_id: uuid.UUID | None = None,
+    deal_id: uuid.UUID | None = None,
+    action_url: str | None = None,
+    meta: dict | None = None,
+) -> Notification:
+    """Add a notification in the caller's transaction; PostgreSQL announces it on commit."""
+    row = Notification(
+        user_id=user_id,
+        type=type,
+        title=title,
+        message=message,
+        priority=priority,
+        goal_id=goal_id,
+        deal_id=deal_id,
+        action_url=action_url,
+        meta_data=meta or {},
+    )
+    session.add(row)
+    await session.flush()
+    payload = json.dumps({"id": str(row.id), "user_id": str(user_id)})
+    await session.execute(select(func.pg_notify(CHANNEL, payload)))
+    return row
+
+
+async def undelivered(
+    session: AsyncSession, user_id: uuid.UUID, limit: int = 100
+) -> list[Notification]:
+    """The user's notifications not yet acknowledged, oldest first."""
+    rows = await session.scalars(
+        select(Notification)
+        .where(Notification.user_id == user_id, Notification.status.in_(UNDELIVERED))
+        .order_by(Notification.created_at, Notification.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def get(
+    session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID
+) -> Notification | None:
+    row = await session.get(Notification, notification_id)
+    return row if row is not None and row.user_id == user_id else None
+
+
+async def mark_sent(session: AsyncSession, ids: list[uuid.UUID]) -> None:
+    """Pushed to a connection; stays undelivered until the client acknowledges it."""
+    await session.execute(
+        update(Notification)
+        .where(Notification.id.in_(ids), Notification.status == NotificationStatus.PENDING)
+        .values(status=NotificationStatus.SENT, sent_at=func.now())
+    )
+
+
+async def acknowledge(
+    session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID
+) -> datetime | None:
+    """Mark the user's notification delivered; None when it is not the user's."""
+    return await session.scalar(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.user_id == user_id)
+        .values(
+            status=NotificationStatus.DELIVERED,
+            delivered_at=func.coalesce(Notification.delivered_at, func.now()),
+        )
+        .returning(Notification.delivered_at)
+    )
+
+
+# A subscriber's queue gets notification ids, or None meaning "look again at everything
+# undelivered" (after the listener reconnected and may have missed some).
+Inbox = asyncio.Queue[uuid.UUID | None]
+
+
+class NotificationListener:
+    """One LISTEN connection per process, fanning notifications out to the user's inboxes."""
+
+    def __init__(self, conninfo: str, retry_s: float = 1.0) -> None:
+        self._conninfo = conninfo
+        self._retry_s = retry_s
+        self._inboxes: dict[uuid.UUID, set[Inbox]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+        self.listening = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="notification-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @contextlib.contextmanager
+    def subscribe(self, user_id: uuid.UUID) -> Iterator[Inbox]:
+        inbox: Inbox = asyncio.Queue()
+        self._inboxes[user_id].add(inbox)
+        try:
+            yield inbox
+        finally:
+            self._inboxes[user_id].discard(inbox)
+            if not self._inboxes[user_id]:
+                del self._inboxes[user_id]
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    if self.listening.is_set():  # a reconnect: some may have been missed
+                        self._fan_out(None, None)
+                    self.listening.set()
+                    async for notice in conn.notifies():
+                        self._dispatch(notice.payload)
+            except (psycopg.Error, OSError) as error:
+                log.warning("notification listener lost its connection: %s", error)
+                await asyncio.sleep(self._retry_s)
+
+    def _dispatch(self, payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            self._fan_out(uuid.UUID(data["user_id"]), uuid.UUID(data["id"]))
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed notification payload: %r", payload)
+
+    def _fan_out(self, user_id: uuid.UUID | None, notification_id: uuid.UUID | None) -> None:
+        if user_id is None:
+            targets = [inbox for inboxes in self._inboxes.values() for inbox in inboxes]
+        else:
+            targets = list(self._inboxes.get(user_id, ()))
+        for inbox in targets:
+            inbox.put_nowait(notification_id)

@@ -1,0 +1,69 @@
+"""A small chat client for the tests and the bench: the real `websockets` client, JSON frames."""
+
+import asyncio
+import json
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+CHAT_PATH = "/api/v1/chat/ws"
+
+
+def ws_url(base_url: str) -> str:
+    return base_url.replace("http", "ws", 1) + CHAT_PATH
+
+
+async def open_chat(base_url: str, token: str | None = None) -> ClientConnection:
+    """A connection authenticated by the Bearer header (when a token is given)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return await connect(ws_url(base_url), additional_headers=headers, max_size=2**22)
+
+
+async def ready_chat(base_url: str, token: str) -> tuple[ClientConnection, dict[str, Any]]:
+    ws = await open_chat(base_url, token)
+    ready = await recv(ws)
+    assert ready["type"] == "ready", ready
+    return ws, ready
+
+
+async def send(ws: ClientConnection, frame: dict[str, Any]) -> None:
+    await ws.send(json.dumps(frame))
+
+
+async def recv(ws: ClientConnection, wait_s: float = 10) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), wait_s))
+
+
+async def recv_until(
+    ws: ClientConnection, kind: str, *, wait_s: float = 10, **match: Any
+) -> list[dict[str, Any]]:
+    """Frames up to and including the first of type `kind` (with the given fields)."""
+    frames = []
+    async with asyncio.timeout(wait_s):
+        while True:
+            frame = await recv(ws, wait_s)
+            frames.append(frame)
+            if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
+                return frames
+
+
+async def close_code(ws: ClientConnection, wait_s: float = 10) -> int | None:
+    """The close code the server sent (reading and dropping frames until then)."""
+    try:
+        async with asyncio.timeout(wait_s):
+            while True:
+                await ws.recv()
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+
+
+async def chat(ws: ClientConnection, msg_id: str, content: str, **extra: Any) -> list[dict]:
+    """Send a user message; the frames up to its assistant_message or error."""
+    await send(ws, {"type": "user_message", "id": msg_id, "content": content, **extra})
+    frames = []
+    while True:
+        frame = await recv(ws, 30)
+        frames.append(frame)
+        if frame["type"] in ("assistant_message", "error") and frame.get("id") == msg_id:
+            return frames

@@ -1,0 +1,162 @@
+"""Whole conversations over the WebSocket, as a client sees them: sign up over REST, connect,
+chat on the offline model; then the frames, the stored rows, tokens_used and the ledger.
+Plus the provider failing (a local chat-completions server) and an empty purse."""
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from agent.tokens import count_text
+from api.main import create_app
+from core.models.enums import GoalStatus, MessageRole
+from core.models.goals import Goal
+from tests.agent_helpers import balance, deductions, expected_charge, messages
+from tests.chat_accounts import make_user, registered_user
+from tests.chat_client import chat, ready_chat, recv, send
+from tests.fake_openai import Fail, Text, fake_openai
+from tests.live_server import serve_in_thread
+
+
+async def say(ws, msg_id: str, text: str, *services: str, sessions, **extra) -> dict[str, Any]:
+    """One turn; checks its frames and its bill; returns the frames by kind."""
+    frames = await chat(ws, msg_id, text, **extra)
+    ack, done = frames[0], frames[-1]
+    assert (ack["type"], ack["id"], done["type"], done["id"]) == (
+        "ack",
+        msg_id,
+        "assistant_message",
+        msg_id,
+    ), frames
+    middle = frames[1:-1]
+    assert {f["turn_id"] for f in middle} <= {done["turn_id"]}
+    calls = [f for f in middle if f["type"] == "tool_call"]
+    results = [f for f in middle if f["type"] == "tool_result"]
+    assert [c["call_id"] for c in calls] == [r["call_id"] for r in results]
+    assert "".join(f["text"] for f in middle if f["type"] == "delta") == done["content"]
+    charge = await expected_charge(sessions, done["tokens_used"], *services)
+    assert Decimal(done["charged"]) == charge
+    return {"done": done, "tools": [c["name"] for c in calls], "results": results}
+
+
+async def test_a_whole_conversation(live_server, sessions):
+    user = await registered_user(live_server)
+    ws, ready = await ready_chat(live_server, user.token)
+    assert Decimal(ready["token_balance"]) == user.balance > 0
+    run = {"sessions": sessions}
+
+    created = await say(
+        ws,
+        "c1",
+        "Watch for a 27-inch 4K monitor under $300 by 2030-01-31, at least 15% off",
+        "goal_creation",
+        **run,
+    )
+    assert created["tools"] == ["create_goal"] and created["results"][0]["ok"] is True
+    goal_id = created["results"][0]["result"]["goal"]["id"]
+
+    searched = await say(
+        ws, "c2", "Search for a 27 inch 4K monitor", "market_search", goal_id=goal_id, **run
+    )
+    assert searched["tools"] == ["search_markets"] and searched["results"][0]["ok"] is True
+
+    listed = await say(ws, "c3", "Show my deals, cheapest first", "deal_query", **run)
+    assert listed["tools"] == ["query_deals"] and listed["results"][0]["ok"] is True
+
+    paused = await say(ws, "c4", "Pause the monitor goal", **run)
+    assert paused["tools"][-1] == "update_goal"
+
+    shown = await say(ws, "c5", "What's my balance?", **run)
+    assert shown["tools"] == ["get_balance"]
+    told = Decimal(shown["results"][0]["result"]["token_balance"])
+    assert told == Decimal(paused["done"]["token_balance"])
+
+    # Stored: ten messages, the user's counted with tiktoken, the replies as the frames said.
+    stored = await messages(sessions, user.id)
+    assert [m.role for m in stored] == [MessageRole.USER, MessageRole.ASSISTANT] * 5
+    turns = [created, searched, listed, paused, shown]
+    for (asked, answered), turn in zip(
+        zip(stored[::2], stored[1::2], strict=True), turns, strict=True
+    ):
+        assert asked.tokens_used == count_text(asked.content)
+        assert str(answered.id) == turn["done"]["message_id"]
+        assert answered.tokens_used == turn["done"]["tokens_used"] > 0
+    async with sessions() as session:
+        goal = await session.get(Goal, goal_id)
+    assert goal.status == GoalStatus.PAUSED and goal.user_id == user.id
+    assert goal.total_matches_found >= 0
+
+    # The ledger: one deduction per turn, adding up to what the balance lost.
+    charges = [Decimal(t["done"]["charged"]) for t in turns]
+    spent = await deductions(sessions, user.id)
+    assert [d.amount for d in spent] == charges
+    final = await balance(sessions, user.id)
+    assert final == user.balance - sum(charges) == Decimal(shown["done"]["token_balance"])
+    async with httpx.AsyncClient(base_url=live_server + "/api/v1") as client:
+        reply = await client.get(
+            "/tokens/balance", headers={"Authorization": f"Bearer {user.token}"}
+        )
+    assert Decimal(reply.json()["token_balance"]) == final
+
+    await send(ws, {"type": "history", "limit": 10})
+    history = (await recv(ws))["messages"]
+    assert [m["id"] for m in history] == [str(m.id) for m in stored]
+    await ws.close()
+
+
+async def test_a_balance_below_the_minimum_charge_runs_nothing(live_server, sessions):
+    user = await make_user(sessions, grant=Decimal("0.01"))
+    ws, _ = await ready_chat(live_server, user.token)
+    refused = await chat(ws, "p1", "What's my balance?")
+    assert [f["type"] for f in refused] == ["error"]
+    assert refused[0]["code"] == "insufficient_balance" and refused[0]["id"] == "p1"
+    assert await messages(sessions, user.id) == []
+    assert await balance(sessions, user.id) == Decimal("0.01")
+    await send(ws, {"type": "ping"})
+    assert await recv(ws) == {"type": "pong"}
+    await ws.close()
+
+
+@pytest.fixture(scope="module")
+def provider(settings) -> Iterator[tuple[Any, str]]:
+    """The app talking to a local OpenAI-compatible server that plays a script."""
+    with fake_openai() as fake:
+        online = settings.model_copy(
+            update={
+                "openai_api_key": "sk-local",
+                "openai_base_url": fake.base_url,
+                "llm_max_retries": 1,
+            }
+        )
+        with serve_in_thread(create_app(online)) as base_url:
+            yield fake, base_url
+
+
+async def test_provider_failure_is_llm_unavailable_and_the_socket_stays_usable(provider, sessions):
+    fake, base_url = provider
+    user = await make_user(sessions)
+    ws, _ = await ready_chat(base_url, user.token)
+
+    fake.play(Fail(500), Fail(429))  # the first try and its one retry
+    failed = await chat(ws, "f1", "hello")
+    assert failed[-1]["type"] == "error" and failed[-1]["code"] == "llm_unavailable"
+    assert await balance(sessions, user.id) == user.balance  # no model charge
+    again = await chat(ws, "f1", "hello")  # that id's turn did not finish
+    assert again[-1]["code"] == "duplicate_id"
+
+    fake.play(Text("Hello there"))
+    answered = await chat(ws, "f2", "hello")
+    assert answered[-1]["type"] == "assistant_message"
+    assert answered[-1]["content"] == "Hello there"
+    assert answered[-1]["tokens_used"] == 135  # the provider's reported usage
+    async with sessions() as session:
+        rows = (
+            await session.scalars(
+                select(Goal.id).where(Goal.user_id == user.id)  # nothing else was touched
+            )
+        ).all()
+    assert rows == []
+    await ws.close()

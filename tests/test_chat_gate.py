@@ -1,0 +1,65 @@
+"""core.chat.TurnGate on a real PostgreSQL: two gates stand for two server processes."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from core.chat_gate import TurnGate
+from core.db import libpq_url
+
+
+@pytest.fixture
+async def gates(database_url: str) -> AsyncIterator[tuple[TurnGate, TurnGate]]:
+    pair = (TurnGate(libpq_url(database_url), 3, 30), TurnGate(libpq_url(database_url), 3, 30))
+    for gate in pair:
+        await gate.open()
+    yield pair
+    for gate in pair:
+        await gate.close()
+
+
+async def _turn(gate: TurnGate, user: uuid.UUID, name: str, log: list[str], hold_s: float) -> None:
+    async with gate.hold(user):
+        log.append(f"{name} start")
+        await asyncio.sleep(hold_s)
+        log.append(f"{name} end")
+
+
+async def test_a_users_turns_never_overlap_across_processes(gates):
+    user, log = uuid.uuid4(), []
+    first = asyncio.create_task(_turn(gates[0], user, "a", log, 0.3))
+    await asyncio.sleep(0.1)
+    await _turn(gates[1], user, "b", log, 0)
+    await first
+    assert log == ["a start", "a end", "b start", "b end"]
+
+
+async def test_turns_in_one_process_run_in_arrival_order(gates):
+    user, log = uuid.uuid4(), []
+    turns = [asyncio.create_task(_turn(gates[0], user, str(i), log, 0.01)) for i in range(6)]
+    await asyncio.gather(*turns)
+    assert log == [f"{i} {edge}" for i in range(6) for edge in ("start", "end")]
+
+
+async def test_other_users_do_not_wait(gates):
+    busy, log = uuid.uuid4(), []
+    first = asyncio.create_task(_turn(gates[0], busy, "busy", log, 0.5))
+    await asyncio.sleep(0.1)
+    await asyncio.wait_for(_turn(gates[1], uuid.uuid4(), "free", log, 0), 0.3)
+    assert log == ["busy start", "free start", "free end"]
+    await first
+
+
+async def test_a_failed_or_cancelled_turn_releases_the_lock(gates):
+    user, log = uuid.uuid4(), []
+    with pytest.raises(RuntimeError):
+        async with gates[0].hold(user):
+            raise RuntimeError("the turn broke")
+    holder = asyncio.create_task(_turn(gates[0], user, "cancelled", log, 10))
+    await asyncio.sleep(0.1)
+    holder.cancel()
+    await asyncio.gather(holder, return_exceptions=True)
+    await asyncio.wait_for(_turn(gates[1], user, "next", log, 0), 2)
+    assert log == ["cancelled start", "next start", "next end"]
