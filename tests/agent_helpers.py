@@ -13,7 +13,7 @@ from agent.turn import TurnOutcome, TurnRequest, run_turn
 from core import ledger
 from core.config import Settings
 from core.models import ChatMessage, TokenTransaction, User
-from core.models.enums import TransactionStatus
+from core.models.enums import TransactionStatus, TransactionType
 from tests.factories import make_user
 
 
@@ -81,6 +81,7 @@ async def deductions(
             .where(
                 TokenTransaction.user_id == user_id,
                 TokenTransaction.status == TransactionStatus.COMPLETED,
+                TokenTransaction.type == TransactionType.DEDUCTION,
             )
             .order_by(TokenTransaction.created_at)
         )
