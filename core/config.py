@@ -52,6 +52,19 @@ class Settings(BaseSettings):
     ws_ping_interval_s: float = Field(default=20, description="Idle sockets are pinged this often.")
     ws_ping_timeout_s: float = Field(default=20, description="Unanswered pings drop the socket.")
 
+    # The chat agent's model: an OpenAI-compatible provider when a key is set, else offline.
+    openai_api_key: str | None = Field(default=None, description="Unset: the offline model.")
+    openai_base_url: str | None = Field(
+        default=None, description="Any OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp)."
+    )
+    llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to the provider.")
+    llm_timeout_s: float = Field(default=60, description="Bound on one provider request.")
+    llm_max_retries: int = Field(default=2, description="Retries on 429, 5xx and timeouts.")
+    agent_max_model_calls: int = Field(default=8, description="Model calls allowed per turn.")
+    agent_history_tokens: int = Field(
+        default=3000, description="Token budget of past messages the model sees."
+    )
+
     # accounts and authentication
     auth_secret: str | None = Field(
         default=None,

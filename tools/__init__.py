@@ -1,0 +1,8 @@
+"""The agent's tools: thin LangChain tools over core/, bound to the signed-in user."""
+
+from langchain_core.tools import BaseTool
+
+from tools.account import get_balance
+from tools.goals import create_goal, list_goals, update_goal
+
+ALL_TOOLS: list[BaseTool] = [create_goal, list_goals, update_goal, get_balance]

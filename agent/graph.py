@@ -1,0 +1,81 @@
+"""The compiled agent: create_agent with our tools, prompt, call bound and repair of
+malformed tool calls. Compiled once per model and bound, then shared by every turn."""
+
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain.agents.middleware import (
+    AgentMiddleware,
+    AgentState,
+    ModelCallLimitMiddleware,
+    ModelRequest,
+    dynamic_prompt,
+    hook_config,
+)
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from agent.prompt import SYSTEM_PROMPT, system_prompt
+from tools import ALL_TOOLS
+from tools.context import AgentContext
+
+OUT_OF_STEPS = (
+    "I had to stop here: this request needed more steps than I may take in one turn. "
+    "What I did so far is saved. Could you ask for one thing at a time?"
+)
+
+
+class TurnCallLimit(ModelCallLimitMiddleware):
+    """At most `run_limit` model calls per turn, then a plain answer instead of an error."""
+
+    @hook_config(can_jump_to=["end"])
+    def before_model(self, state: Any, runtime: Runtime[Any]) -> dict[str, Any] | None:
+        stop = super().before_model(state, runtime)
+        if stop is not None:
+            stop["messages"] = [AIMessage(content=OUT_OF_STEPS)]
+        return stop
+
+
+class RetryMalformedToolCalls(AgentMiddleware):
+    """A reply holding only unparseable tool calls goes back to the model, whose next call
+    sees an error message for each (create_agent adds those), so it can correct them."""
+
+    @hook_config(can_jump_to=["model"])
+    def after_model(self, state: AgentState, runtime: Runtime[Any]) -> dict[str, Any] | None:
+        last = state["messages"][-1]
+        if isinstance(last, AIMessage) and last.invalid_tool_calls and not last.tool_calls:
+            return {"jump_to": "model"}
+        return None
+
+
+@dynamic_prompt
+def turn_prompt(request: ModelRequest) -> str:
+    context: AgentContext | None = request.runtime.context
+    return system_prompt(context.goal_id if context else None)
+
+
+_compiled: dict[tuple[int, int], tuple[BaseChatModel, CompiledStateGraph]] = {}
+
+
+def build_agent(model: BaseChatModel, max_model_calls: int) -> CompiledStateGraph:
+    """The compiled agent for this (long-lived, shared) model; compiling costs milliseconds."""
+    key = (id(model), max_model_calls)
+    if key not in _compiled:
+        _compiled[key] = (model, compile_agent(model, max_model_calls))
+    return _compiled[key][1]
+
+
+def compile_agent(model: BaseChatModel, max_model_calls: int) -> CompiledStateGraph:
+    return create_agent(
+        model,
+        ALL_TOOLS,
+        system_prompt=SYSTEM_PROMPT,
+        middleware=[
+            TurnCallLimit(run_limit=max_model_calls, exit_behavior="end"),
+            RetryMalformedToolCalls(),
+            turn_prompt,
+        ],
+        context_schema=AgentContext,
+    )

@@ -1,0 +1,48 @@
+"""The conversation window the model sees: recent messages within a token budget."""
+
+import uuid
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.tokens import count_text
+from core.models import ChatMessage
+from core.models.enums import MessageRole
+
+# More than any budget fits; bounds the query.
+MAX_MESSAGES = 60
+
+
+def content_tokens(message: ChatMessage) -> int:
+    """Stored with each message when written, so the window costs no tokenizing."""
+    stored = message.meta_data.get("content_tokens")
+    return stored if isinstance(stored, int) else count_text(message.content)
+
+
+async def recent_history(
+    session: AsyncSession, user_id: uuid.UUID, budget_tokens: int
+) -> list[BaseMessage]:
+    """Newest messages first until the budget is spent, returned oldest first.
+
+    The system prompt is not part of this window: the agent always adds it.
+    """
+    rows = await session.scalars(
+        select(ChatMessage)
+        .where(
+            ChatMessage.user_id == user_id,
+            ChatMessage.role.in_((MessageRole.USER, MessageRole.ASSISTANT)),
+        )
+        .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc())
+        .limit(MAX_MESSAGES)
+    )
+    window: list[BaseMessage] = []
+    spent = 0
+    for row in rows:
+        spent += content_tokens(row) + 4
+        if spent > budget_tokens:
+            break
+        kind = HumanMessage if row.role == MessageRole.USER else AIMessage
+        window.append(kind(content=row.content))
+    window.reverse()
+    return window

@@ -1,0 +1,361 @@
+"""One chat turn, from the user's text to a stored, billed, streamed reply.
+
+    run_turn(request, emit) -> TurnOutcome
+
+1. One transaction: the balance must cover the smallest charge (else InsufficientBalance,
+   before any model call, nothing stored); the history window is read; the user message
+   is stored (tokens_used = its tiktoken count, meta_data.client_message_id).
+   emit({"type": "ack", "id": client_message_id, "message_id": ...}).
+2. The agent runs, streaming: emit delta / tool_call / tool_result frames as they happen.
+3. One transaction: the assistant message is stored (tokens_used = the provider's usage
+   summed over the turn's model calls, or tiktoken counts where none was reported) and
+   core.billing settles the turn with one deduction.
+A model failure (after the client's own retries) charges no chat_turn part, only services
+the tools completed, stores no reply, and raises LLMUnavailable.
+emit() failing (a client gone) never stops the turn: it is finished, stored and billed.
+"""
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import openai
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from agent.graph import build_agent
+from agent.history import recent_history
+from agent.model import chat_model, model_name
+from agent.prompt import system_prompt
+from agent.tokens import count_messages, count_text, install_offline_cache
+from core import billing
+from core.config import Settings
+from core.db import in_transaction
+from core.goals import get_goal
+from core.models import ChatMessage
+from core.models.enums import MessageRole
+from tools.context import AgentContext
+
+log = logging.getLogger(__name__)
+Emit = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class LLMUnavailable(Exception):
+    """The model provider failed (429, 5xx, timeout, connection) after bounded retries."""
+
+    code = "llm_unavailable"
+
+
+@dataclass
+class TurnRequest:
+    user_id: uuid.UUID
+    sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    settings: Settings
+    client_message_id: str
+    content: str
+    goal_id: uuid.UUID | None = None
+
+
+@dataclass
+class TurnOutcome:
+    turn_id: uuid.UUID
+    message_id: uuid.UUID
+    user_message_id: uuid.UUID
+    content: str
+    tokens_used: int
+    charged: Decimal
+    token_balance: Decimal
+
+    def frame(self) -> dict[str, Any]:
+        """The protocol's assistant_message frame."""
+        return {
+            "type": "assistant_message",
+            "turn_id": str(self.turn_id),
+            "message_id": str(self.message_id),
+            "content": self.content,
+            "tokens_used": self.tokens_used,
+            "charged": str(self.charged),
+            "token_balance": str(self.token_balance),
+        }
+
+
+@dataclass
+class TurnRecorder:
+    """Turns the agent's stream into frames and remembers what the turn did."""
+
+    turn_id: uuid.UUID
+    emit: Emit
+    conversation: list[BaseMessage]
+    tool_calls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    streamed: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
+    content: str = ""
+    model_calls: int = 0
+    tokens: int = 0
+    reported_by_provider: bool = True
+    client_gone: bool = False
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        if self.client_gone:
+            return
+        try:
+            await self.emit({**frame, "turn_id": str(self.turn_id)})
+        except Exception:
+            # The turn goes on without the client; it is stored and shows in history.
+            log.info("turn %s: client gone, finishing without it", self.turn_id)
+            self.client_gone = True
+
+    async def on_chunk(self, chunk: BaseMessage, meta: dict[str, Any]) -> None:
+        from_model = meta.get("langgraph_node") == "model"
+        if from_model and isinstance(chunk, AIMessageChunk) and chunk.text:
+            self.streamed.add(chunk.id or "")
+            await self.send({"type": "delta", "text": chunk.text})
+
+    async def on_update(self, update: dict[str, Any]) -> None:
+        for node, value in update.items():
+            messages = value.get("messages", []) if isinstance(value, dict) else []
+            for message in messages:
+                # The model node hands back earlier messages with create_agent's repairs.
+                if message.id in self.seen:
+                    continue
+                self.seen.add(message.id)
+                if isinstance(message, AIMessage):
+                    await self.on_ai(node, message)
+                elif isinstance(message, ToolMessage):
+                    await self.on_tool(message)
+                self.conversation.append(message)
+
+    async def on_ai(self, node: str, message: AIMessage) -> None:
+        if node == "model":
+            self.model_calls += 1
+            if message.usage_metadata:
+                self.tokens += message.usage_metadata["total_tokens"]
+            else:
+                self.reported_by_provider = False
+                self.tokens += count_messages(self.conversation) + count_messages([message])
+        if message.text:
+            self.content = message.text
+            if message.id not in self.streamed:
+                await self.send({"type": "delta", "text": message.text})
+        for call in message.tool_calls:
+            record = {"call_id": call["id"], "name": call["name"], "args": call["args"]}
+            self.tool_calls[call["id"] or ""] = record
+            await self.send({"type": "tool_call", **record})
+        for bad in message.invalid_tool_calls:
+            record = {"call_id": bad["id"], "name": bad["name"], "args": bad["args"]}
+            error = f"malformed tool call: {bad.get('error') or 'arguments are not valid JSON'}"
+            self.tool_calls[bad["id"] or ""] = {**record, "ok": False, "error": error}
+            await self.send({"type": "tool_call", **record})
+            await self.send({"type": "tool_result", **record, "ok": False, "error": error})
+
+    async def on_tool(self, message: ToolMessage) -> None:
+        if "ok" in self.tool_calls.get(message.tool_call_id, {}):
+            return  # a malformed call, already reported
+        ok = message.status != "error"
+        outcome: dict[str, Any] = {"ok": ok}
+        if ok:
+            try:
+                outcome["result"] = json.loads(message.text)
+            except ValueError:
+                outcome["result"] = message.text
+        else:
+            outcome["error"] = message.text
+        record = self.tool_calls.setdefault(message.tool_call_id, {"name": message.name})
+        record.update(outcome)
+        call = {"call_id": message.tool_call_id, "name": message.name}
+        await self.send({"type": "tool_result", **call, **outcome})
+
+
+async def start_turn(
+    session: AsyncSession, request: TurnRequest, turn_id: uuid.UUID
+) -> tuple[ChatMessage, list[BaseMessage]]:
+    await billing.check_can_start_turn(session, request.user_id)
+    if request.goal_id is not None:
+        await get_goal(session, request.user_id, request.goal_id)  # GoalNotFound if not theirs
+    history = await recent_history(session, request.user_id, request.settings.agent_history_tokens)
+    tokens = count_text(request.content)
+    message = ChatMessage(
+        id=uuid.uuid4(),
+        user_id=request.user_id,
+        goal_id=request.goal_id,
+        role=MessageRole.USER,
+        content=request.content,
+        tokens_used=tokens,
+        meta_data={
+            "client_message_id": request.client_message_id,
+            "turn_id": str(turn_id),
+            "content_tokens": tokens,
+        },
+    )
+    session.add(message)
+    return message, history
+
+
+async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
+    turn_id = uuid.uuid4()
+    settings = request.settings
+    install_offline_cache(settings.home / "tiktoken")  # before any token is counted
+    asked, history = await in_transaction(
+        request.sessions, lambda s: start_turn(s, request, turn_id)
+    )
+    model = chat_model(settings)
+    agent = build_agent(model, settings.agent_max_model_calls)
+    context = AgentContext(
+        user_id=request.user_id,
+        sessions=request.sessions,
+        http=request.http,
+        settings=settings,
+        goal_id=request.goal_id,
+    )
+    human = HumanMessage(content=request.content)
+    recorder = TurnRecorder(
+        turn_id, emit, [SystemMessage(system_prompt(request.goal_id)), *history, human]
+    )
+    ack = {"type": "ack", "id": request.client_message_id, "message_id": str(asked.id)}
+    await recorder.send(ack)
+    started = time.perf_counter()
+    try:
+        async for mode, data in agent.astream(
+            {"messages": [*history, human]},
+            context=context,
+            stream_mode=["messages", "updates"],
+        ):
+            if mode == "messages":
+                await recorder.on_chunk(*data)
+            else:
+                await recorder.on_update(data)
+    except Exception as error:
+        await settle_failed_turn(request, context, turn_id, asked.id, error)
+        if isinstance(error, openai.APIError | httpx.HTTPError):
+            raise LLMUnavailable(f"the model is unavailable: {type(error).__name__}") from error
+        raise
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    return await finish_turn(request, context, recorder, asked, model_name(model), latency_ms)
+
+
+async def finish_turn(
+    request: TurnRequest,
+    context: AgentContext,
+    recorder: TurnRecorder,
+    asked: ChatMessage,
+    model: str,
+    latency_ms: float,
+) -> TurnOutcome:
+    content = recorder.content or "Sorry, I have no answer to that."
+    reply_id = uuid.uuid4()
+    links = {
+        "turn_id": str(recorder.turn_id),
+        "user_message_id": str(asked.id),
+        "assistant_message_id": str(reply_id),
+    }
+
+    async def settle(session: AsyncSession) -> billing.Settlement:
+        settlement = await billing.settle_turn(
+            session,
+            request.user_id,
+            tokens=recorder.tokens,
+            services=context.services_used,
+            goal_id=context.goal_id,
+            meta=links,
+        )
+        session.add(
+            ChatMessage(
+                id=reply_id,
+                user_id=request.user_id,
+                goal_id=context.goal_id,
+                role=MessageRole.ASSISTANT,
+                content=content,
+                tokens_used=recorder.tokens,
+                meta_data={
+                    **links,
+                    "client_message_id": request.client_message_id,
+                    "model": model,
+                    "latency_ms": latency_ms,
+                    "model_calls": recorder.model_calls,
+                    "usage_source": "model" if recorder.reported_by_provider else "tiktoken",
+                    "tool_calls": list(recorder.tool_calls.values()),
+                    "charged": str(settlement.charged),
+                    "transaction_id": str(settlement.transaction_id),
+                    "token_balance": str(settlement.balance),
+                    "content_tokens": count_text(content),
+                },
+            )
+        )
+        return settlement
+
+    settlement = await in_transaction(request.sessions, settle)
+    return TurnOutcome(
+        turn_id=recorder.turn_id,
+        message_id=reply_id,
+        user_message_id=asked.id,
+        content=content,
+        tokens_used=recorder.tokens,
+        charged=settlement.charged,
+        token_balance=settlement.balance,
+    )
+
+
+async def settle_failed_turn(
+    request: TurnRequest,
+    context: AgentContext,
+    turn_id: uuid.UUID,
+    asked_id: uuid.UUID,
+    error: BaseException,
+) -> None:
+    """No charge for the model; services the tools completed before the failure are paid."""
+    log.warning("turn %s failed: %r", turn_id, error)
+    if not context.services_used:
+        return
+    meta = {"turn_id": str(turn_id), "user_message_id": str(asked_id), "failed": repr(error)}
+    await in_transaction(
+        request.sessions,
+        lambda session: billing.settle_turn(
+            session,
+            request.user_id,
+            tokens=None,
+            services=context.services_used,
+            goal_id=context.goal_id,
+            meta=meta,
+        ),
+    )
+
+
+async def find_turn(
+    sessions: async_sessionmaker[AsyncSession], user_id: uuid.UUID, client_message_id: str
+) -> TurnOutcome | None:
+    """The stored outcome of this user's turn for that client message id, if it finished."""
+    async with sessions() as session:
+        reply = await session.scalar(
+            select(ChatMessage).where(
+                ChatMessage.user_id == user_id,
+                ChatMessage.role == MessageRole.ASSISTANT,
+                ChatMessage.meta_data["client_message_id"].astext == client_message_id,
+            )
+        )
+    if reply is None:
+        return None
+    meta = reply.meta_data
+    return TurnOutcome(
+        turn_id=uuid.UUID(meta["turn_id"]),
+        message_id=reply.id,
+        user_message_id=uuid.UUID(meta["user_message_id"]),
+        content=reply.content,
+        tokens_used=reply.tokens_used,
+        charged=Decimal(meta["charged"]),
+        token_balance=Decimal(meta["token_balance"]),
+    )

@@ -1,0 +1,112 @@
+"""What a chat turn costs, and its settlement: one ledger deduction per turn.
+
+    charge = cost(chat_turn, turn tokens)            # token_cost x clamp(tokens, min, max)
+           + sum(cost(price of s.service_type, s.units) for each service the tools used)
+
+A turn whose model failed is charged no chat_turn part (tokens=None), only the services
+its tools completed. A balance that cannot cover the chat_turn minimum (token_cost x
+min_tokens) cannot start a turn.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import ledger
+from core.ledger import InsufficientBalance
+from core.models import User
+
+CHAT_TURN = "chat_turn"
+
+
+class ServiceUsed(Protocol):
+    service_type: str
+    units: int
+    goal_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One priced part of a turn's charge."""
+
+    service_type: str
+    units: int
+    amount: Decimal
+    goal_id: uuid.UUID | None = None
+
+    def as_meta(self) -> dict[str, Any]:
+        return {
+            "service_type": self.service_type,
+            "units": self.units,
+            "amount": str(self.amount),
+            "goal_id": str(self.goal_id) if self.goal_id else None,
+        }
+
+
+@dataclass
+class Settlement:
+    charged: Decimal
+    balance: Decimal
+    transaction_id: uuid.UUID | None
+    lines: list[Line] = field(default_factory=list)
+
+
+async def balance_of(session: AsyncSession, user_id: uuid.UUID) -> Decimal:
+    return await session.scalar(select(User.token_balance).where(User.id == user_id))
+
+
+async def check_can_start_turn(session: AsyncSession, user_id: uuid.UUID) -> Decimal:
+    """The balance, if it covers the smallest possible turn; else InsufficientBalance."""
+    minimum = ledger.cost(await ledger.current_price(session, CHAT_TURN), 0)
+    balance = await balance_of(session, user_id)
+    if balance < minimum:
+        raise InsufficientBalance(balance, minimum)
+    return balance
+
+
+async def price_lines(
+    session: AsyncSession, tokens: int | None, services: list[ServiceUsed]
+) -> list[Line]:
+    wanted = ([(CHAT_TURN, tokens, None)] if tokens is not None else []) + [
+        (s.service_type, s.units, s.goal_id) for s in services
+    ]
+    prices = {kind: await ledger.current_price(session, kind) for kind in {w[0] for w in wanted}}
+    return [Line(kind, n, ledger.cost(prices[kind], n), goal) for kind, n, goal in wanted]
+
+
+async def settle_turn(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    tokens: int | None,
+    services: list[ServiceUsed],
+    goal_id: uuid.UUID | None,
+    meta: dict[str, Any],
+) -> Settlement:
+    """Charge the turn in the caller's transaction: one deduction, its lines in meta_data.
+
+    If the balance fell short of the full charge (tools may cost more than the minimum
+    checked before the turn), what is left is taken and the shortfall noted: the work was
+    done and is not undone. A goal over its own max_tokens is charged without the goal link.
+    """
+    lines = await price_lines(session, tokens, services)
+    amount = sum((line.amount for line in lines), Decimal(0))
+    if amount == 0:
+        return Settlement(Decimal(0), await balance_of(session, user_id), None, lines)
+    meta = {**meta, "lines": [line.as_meta() for line in lines]}
+    description = f"chat turn {meta.get('turn_id', '')}".strip()
+    try:
+        entry = await ledger.deduct(
+            session, user_id, amount, description=description, goal_id=goal_id, meta=meta
+        )
+    except ledger.GoalTokenLimitExceeded:
+        meta["goal_over_limit"] = str(goal_id)
+        entry = await ledger.deduct(session, user_id, amount, description=description, meta=meta)
+    except InsufficientBalance as short:
+        amount, meta["shortfall"] = short.balance, str(short.needed - short.balance)
+        entry = await ledger.deduct(session, user_id, amount, description=description, meta=meta)
+    return Settlement(amount, await balance_of(session, user_id), entry.id, lines)

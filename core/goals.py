@@ -1,0 +1,139 @@
+"""Goals: create, list and change a user's goals, keeping users.active_goals_count in step.
+
+Every function takes the acting user's id and touches only that user's goals; a goal id
+that belongs to someone else is indistinguishable from one that does not exist.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.models import Goal, User
+from core.models.enums import GoalPriority, GoalStatus, MarketCategory
+
+
+class GoalError(Exception):
+    """A goal request that cannot be done; the message says why, for the user."""
+
+
+class GoalNotFound(GoalError):
+    def __init__(self, goal_id: uuid.UUID) -> None:
+        super().__init__(f"No goal {goal_id} among your goals.")
+
+
+class GoalAction(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+
+
+# action -> (statuses it applies to, resulting status)
+TRANSITIONS: dict[GoalAction, tuple[frozenset[GoalStatus], GoalStatus]] = {
+    GoalAction.PAUSE: (frozenset({GoalStatus.ACTIVE}), GoalStatus.PAUSED),
+    GoalAction.RESUME: (frozenset({GoalStatus.PAUSED}), GoalStatus.ACTIVE),
+    GoalAction.CANCEL: (frozenset({GoalStatus.ACTIVE, GoalStatus.PAUSED}), GoalStatus.CANCELLED),
+}
+
+
+@dataclass
+class GoalDraft:
+    title: str
+    category: MarketCategory = MarketCategory.OTHER
+    constraints: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    max_budget: Decimal | None = None
+    target_price: Decimal | None = None
+    min_discount_percent: Decimal | None = None
+    notification_threshold: Decimal | None = None
+    auto_buy_threshold: Decimal | None = None
+    max_matches: int | None = None
+    max_tokens: Decimal | None = None
+    end_date: datetime | None = None
+    priority: GoalPriority = GoalPriority.MEDIUM
+
+
+def check_prices(max_budget: Decimal | None, target_price: Decimal | None) -> None:
+    if max_budget is not None and target_price is not None and target_price > max_budget:
+        raise GoalError(f"The target price {target_price} is above the budget {max_budget}.")
+
+
+async def adjust_active_count(session: AsyncSession, user_id: uuid.UUID, delta: int) -> None:
+    # One UPDATE relative to the stored value, so concurrent changes cannot lose a count.
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(active_goals_count=User.active_goals_count + delta)
+    )
+
+
+async def create_goal(session: AsyncSession, user_id: uuid.UUID, draft: GoalDraft) -> Goal:
+    check_prices(draft.max_budget, draft.target_price)
+    if draft.end_date is not None and draft.end_date <= datetime.now(UTC):
+        raise GoalError("The deadline is in the past.")
+    goal = Goal(user_id=user_id, status=GoalStatus.ACTIVE, **vars(draft))
+    session.add(goal)
+    await session.flush()
+    await adjust_active_count(session, user_id, +1)
+    return goal
+
+
+async def list_goals(
+    session: AsyncSession, user_id: uuid.UUID, status: GoalStatus | None = None, limit: int = 50
+) -> list[Goal]:
+    query = select(Goal).where(Goal.user_id == user_id)
+    if status is not None:
+        query = query.where(Goal.status == status)
+    query = query.order_by(Goal.created_at.desc()).limit(limit)
+    return list(await session.scalars(query))
+
+
+async def get_goal(
+    session: AsyncSession, user_id: uuid.UUID, goal_id: uuid.UUID, *, for_update: bool = False
+) -> Goal:
+    query = select(Goal).where(Goal.id == goal_id, Goal.user_id == user_id)
+    if for_update:
+        query = query.with_for_update()
+    goal = await session.scalar(query)
+    if goal is None:
+        raise GoalNotFound(goal_id)
+    return goal
+
+
+async def update_goal(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    goal_id: uuid.UUID,
+    *,
+    action: GoalAction | None = None,
+    max_budget: Decimal | None = None,
+    target_price: Decimal | None = None,
+) -> Goal:
+    """Pause, resume or cancel a goal and/or change its budget or target price."""
+    goal = await get_goal(session, user_id, goal_id, for_update=True)
+    if max_budget is not None or target_price is not None:
+        if goal.status == GoalStatus.CANCELLED:
+            raise GoalError("That goal is cancelled; create a new one instead.")
+        check_prices(
+            max_budget if max_budget is not None else goal.max_budget,
+            target_price if target_price is not None else goal.target_price,
+        )
+        if max_budget is not None:
+            goal.max_budget = max_budget
+        if target_price is not None:
+            goal.target_price = target_price
+    if action is not None:
+        allowed, result = TRANSITIONS[action]
+        if goal.status not in allowed:
+            raise GoalError(f"Cannot {action.value} a goal that is {goal.status.value}.")
+        delta = (result == GoalStatus.ACTIVE) - (goal.status == GoalStatus.ACTIVE)
+        goal.status = result
+        if delta:
+            await adjust_active_count(session, user_id, delta)
+    await session.flush()
+    return goal

@@ -1,0 +1,107 @@
+"""What the offline model reads from plain English (the README's example phrases)."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from agent.intents import read
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "args"),
+    [
+        (
+            "Watch for a 27-inch 4K monitor under $300 by Friday, at least 15% off",
+            "create",
+            {
+                "title": "27-inch 4K monitor",
+                "max_budget": "300",
+                "min_discount_percent": "15",
+                "end_date": "2026-11-27T23:59:59+00:00",
+                "category": "electronics",
+            },
+        ),
+        (
+            "Create a goal for Sony WH-1000XM5 headphones, budget $350, target $280, "
+            "by 2026-12-24, in electronics",
+            "create",
+            {"title": "Sony WH-1000XM5 headphones", "max_budget": "350", "target_price": "280"},
+        ),
+        (
+            "I'm looking for a used lego millennium falcon under 500 dollars within 2 weeks",
+            "create",
+            {
+                "title": "lego millennium falcon",
+                "category": "toys",
+                "end_date": "2026-12-09T23:59:59+00:00",
+            },
+        ),
+        (
+            "Search for a mechanical keyboard under $100 on Amazon",
+            "search",
+            {"query": "mechanical keyboard", "max_price": "100", "markets": ["amazon"]},
+        ),
+        ("Find a standing desk", "search", {"query": "standing desk", "category": "home"}),
+        ("Show my deals", "deals", {}),
+        (
+            "Show my deals under $300, biggest discount first",
+            "deals",
+            {"max_price": "300", "sort": "discount"},
+        ),
+        ("List my goals", "list_goals", {}),
+        ("Show my paused goals", "list_goals", {"status": "paused"}),
+        ("Pause the monitor goal", "goal_action", {"action": "pause"}),
+        ("Resume my monitor goal", "goal_action", {"action": "resume"}),
+        ("Stop watching the headphones", "goal_action", {"action": "cancel"}),
+        ("Change the budget of my monitor goal to $350", "goal_change", {"max_budget": "350"}),
+        (
+            "Set the target price of my headphones goal to 250",
+            "goal_change",
+            {"target_price": "250"},
+        ),
+        ("What's my balance?", "balance", {}),
+        ("How many tokens do I have?", "balance", {}),
+        ("help", "help", {}),
+        ("what can you do?", "help", {}),
+        (
+            "Track https://www.amazon.com/dp/B0EXAMPLE",
+            "track",
+            {"url": "https://www.amazon.com/dp/B0EXAMPLE"},
+        ),
+    ],
+)
+def test_phrases(text: str, kind: str, args: dict):
+    intent = read(text, NOW)
+    assert intent.kind == kind
+    assert {k: intent.args.get(k) for k in args} == args
+
+
+@pytest.mark.parametrize(
+    ("text", "ref"),
+    [
+        ("Pause the monitor goal", "monitor"),
+        (
+            "Cancel goal 3f2a5b6c-1234-4abc-8def-0123456789ab",
+            "3f2a5b6c-1234-4abc-8def-0123456789ab",
+        ),
+        ("Search deals for my monitor goal", "monitor"),
+        ("Change the budget of my monitor goal to $350", "monitor"),
+    ],
+)
+def test_goal_references(text: str, ref: str):
+    assert read(text, NOW).goal_ref == ref
+
+
+def test_deadlines_are_the_end_of_the_named_day():
+    assert read("watch for a tv by tomorrow", NOW).args["end_date"] == "2026-11-26T23:59:59+00:00"
+    assert read("watch for a tv by dec 3", NOW).args["end_date"] == "2026-12-03T23:59:59+00:00"
+    assert (
+        read("watch for a tv by next friday", NOW).args["end_date"] == "2026-12-04T23:59:59+00:00"
+    )
+    assert (
+        read("watch for a tv by the end of the month", NOW)
+        .args["end_date"]
+        .startswith("2026-11-30")
+    )
