@@ -148,15 +148,17 @@ def phase(label: str, app: Any, base_url: str, tokens: list[str], turns: int, ar
 
     engine = app.state.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
+    cpu_before = time.process_time()  # this process: the server (the clients are a child)
     try:
         latencies = drive(base_url, tokens, turns, args.message)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     all_turns = len(tokens) * (turns + 1)
+    cpu_ms = (time.process_time() - cpu_before) * 1000 / all_turns
     print(
         f"{label}: {len(tokens)} session(s), {len(latencies)} measured turns: "
         f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
-        f"mean {statistics.mean(latencies):.1f} ms; SQL per turn "
+        f"mean {statistics.mean(latencies):.1f} ms; server CPU {cpu_ms:.1f} ms/turn; SQL per turn "
         f"{statements[0] / all_turns:.1f} (engine, connect included) + {GATE_STATEMENTS} (gate)"
     )
 
