@@ -10,7 +10,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from core import notifications
 from core.models.chat import ChatMessage
@@ -266,6 +266,22 @@ async def test_pending_notifications_on_connect_then_live_ones(strict_server, se
     async with sessions() as session:
         row = await session.get(Notification, live)
     assert row.status == NotificationStatus.SENT and row.sent_at is not None
+    await ws.close()
+
+
+async def test_a_notification_inserted_by_plain_sql_is_delivered_too(strict_server, sessions):
+    user = await make_user(sessions)
+    ws, _ = await ready_chat(strict_server, user.token)
+    async with sessions() as session, session.begin():
+        inserted = await session.scalar(
+            text(
+                "INSERT INTO notifications (user_id, type, title, message) "
+                "VALUES (:user, 'price_alert', 'Price drop', 'now $249') RETURNING id"
+            ),
+            {"user": user.id},
+        )
+    frame = await recv(ws)
+    assert (frame["id"], frame["notification_type"]) == (str(inserted), "price_alert")
     await ws.close()
 
 
