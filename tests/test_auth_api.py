@@ -35,6 +35,7 @@ async def test_new_user_registers_logs_in_and_sees_the_grant(client, settings):
     assert Decimal(me["stats"]["total_rewards_earned"]) == settings.signup_grant
     balance = (await client.get("/tokens/balance", headers=bearer(tokens))).json()
     assert Decimal(balance["token_balance"]) == settings.signup_grant
+    assert balance["total_tokens_spent"] == "0.00000000"
     page = (await client.get("/tokens/transactions", headers=bearer(tokens))).json()
     assert page["total"] == 1
     assert page["items"][0]["type"] == "reward" and page["items"][0]["status"] == "completed"

@@ -3,12 +3,12 @@
 import json
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.decimals import PlainDecimal
 from api.deps import AccountPrincipal, CurrentUser, SessionDep
 from core import accounts
 from core.models import User
@@ -20,9 +20,9 @@ MAX_PREFERENCES_BYTES = 16_384
 class Stats(BaseModel):
     active_goals_count: int
     total_deals_found: int
-    success_rate: Decimal
-    total_tokens_spent: Decimal
-    total_rewards_earned: Decimal
+    success_rate: PlainDecimal
+    total_tokens_spent: PlainDecimal
+    total_rewards_earned: PlainDecimal
 
 
 class Profile(BaseModel):
@@ -33,7 +33,7 @@ class Profile(BaseModel):
     email_verified: bool
     sol_address: str | None
     referral_code: str | None
-    token_balance: Decimal
+    token_balance: PlainDecimal
     preferences: dict[str, Any]
     notification_channels: list[str]
     created_at: datetime

@@ -2,12 +2,12 @@
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from api.decimals import PlainDecimal
 from api.deps import CurrentPrincipal, CurrentUser, SessionDep
 from core import ledger
 
@@ -15,15 +15,15 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 
 class Balance(BaseModel):
-    token_balance: Decimal
-    total_tokens_spent: Decimal
-    total_rewards_earned: Decimal
+    token_balance: PlainDecimal
+    total_tokens_spent: PlainDecimal
+    total_rewards_earned: PlainDecimal
 
 
 class Transaction(BaseModel):
     id: uuid.UUID
     type: str
-    amount: Decimal
+    amount: PlainDecimal
     status: str
     description: str | None = None
     goal_id: uuid.UUID | None
@@ -39,7 +39,7 @@ class TransactionPage(BaseModel):
 
 class Price(BaseModel):
     service_type: str
-    token_cost: Decimal
+    token_cost: PlainDecimal
     min_tokens: int
     max_tokens: int | None
     valid_from: datetime
