@@ -68,14 +68,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        server = os.environ.get("DATABASE_URL") or start_embedded(Path(tmp) / "pg", throwaway=True)
+        embedded = None
+        if not (server_url := os.environ.get("DATABASE_URL")):
+            embedded = start_embedded(Path(tmp) / "pg", throwaway=True)
+            server_url = embedded.get_uri()
         name = f"dealagent_bench_{uuid.uuid4().hex[:8]}"
-        url = ensure_database(server, name)
+        url = ensure_database(server_url, name)
         try:
             migrate.upgrade(url)
             asyncio.run(run(url, args.ops, args.concurrency))
         finally:
-            drop_database(server, name)
+            drop_database(server_url, name)
+            if embedded:
+                embedded.cleanup()
 
 
 if __name__ == "__main__":
