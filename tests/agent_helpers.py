@@ -13,7 +13,7 @@ from agent.turn import TurnOutcome, TurnRequest, run_turn
 from core import ledger
 from core.config import Settings
 from core.models import ChatMessage, TokenTransaction, User
-from core.models.enums import TransactionStatus
+from core.models.enums import TransactionStatus, TransactionType
 from tests.factories import make_user
 
 
@@ -80,7 +80,9 @@ async def deductions(
             select(TokenTransaction)
             .where(
                 TokenTransaction.user_id == user_id,
+                TokenTransaction.type == TransactionType.DEDUCTION,  # not the sign-up grant
                 TokenTransaction.status == TransactionStatus.COMPLETED,
+                TokenTransaction.type == TransactionType.DEDUCTION,
             )
             .order_by(TokenTransaction.created_at)
         )

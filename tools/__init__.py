@@ -3,6 +3,15 @@
 from langchain_core.tools import BaseTool
 
 from tools.account import get_balance
+from tools.deals import query_deals, search_markets, track_product_url
 from tools.goals import create_goal, list_goals, update_goal
 
-ALL_TOOLS: list[BaseTool] = [create_goal, list_goals, update_goal, get_balance]
+ALL_TOOLS: list[BaseTool] = [
+    create_goal,
+    list_goals,
+    update_goal,
+    search_markets,
+    query_deals,
+    track_product_url,
+    get_balance,
+]
