@@ -1,4 +1,4 @@
-"""The compiled agent: create_agent with our tools, prompt, call bound and repair of
+"""The compiled agent: create_agent with our tools, a bound on model calls and repair of
 malformed tool calls. Compiled once per model and bound, then shared by every turn."""
 
 from typing import Any
@@ -8,8 +8,6 @@ from langchain.agents.middleware import (
     AgentMiddleware,
     AgentState,
     ModelCallLimitMiddleware,
-    ModelRequest,
-    dynamic_prompt,
     hook_config,
 )
 from langchain_core.language_models import BaseChatModel
@@ -17,7 +15,6 @@ from langchain_core.messages import AIMessage
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from agent.prompt import SYSTEM_PROMPT, system_prompt
 from tools import ALL_TOOLS
 from tools.context import AgentContext
 
@@ -49,11 +46,9 @@ class RetryMalformedToolCalls(AgentMiddleware):
             return {"jump_to": "model"}
         return None
 
-
-@dynamic_prompt
-def turn_prompt(request: ModelRequest) -> str:
-    context: AgentContext | None = request.runtime.context
-    return system_prompt(context.goal_id if context else None)
+    @hook_config(can_jump_to=["model"])
+    async def aafter_model(self, state: AgentState, runtime: Runtime[Any]) -> dict[str, Any] | None:
+        return self.after_model(state, runtime)  # no thread hop for a dict lookup
 
 
 _compiled: dict[tuple[int, int], tuple[BaseChatModel, CompiledStateGraph]] = {}
@@ -71,11 +66,13 @@ def compile_agent(model: BaseChatModel, max_model_calls: int) -> CompiledStateGr
     return create_agent(
         model,
         ALL_TOOLS,
-        system_prompt=SYSTEM_PROMPT,
+        # The system prompt is the first message of each turn's input (agent/turn.py), as
+        # it names the turn's goal; a dynamic-prompt middleware would cost two thread hops
+        # per model call (langsmith's traceable wraps every wrap_model_call hook).
+        system_prompt=None,
         middleware=[
             TurnCallLimit(run_limit=max_model_calls, exit_behavior="end"),
             RetryMalformedToolCalls(),
-            turn_prompt,
         ],
         context_schema=AgentContext,
     )

@@ -66,7 +66,7 @@ def decide(intent: Intent, results: list[Result], current_goal: str | None) -> C
     if not last.ok:
         return f"That didn't work: {first_line(last.data)}"
     if last.name == "list_goals" and needs_goal(intent):
-        return with_goal(intent, last.data.get("goals", []))
+        return with_goal(intent, last.data.get("goals", []), current_goal)
     return describe(last)
 
 
@@ -85,13 +85,18 @@ def first_move(intent: Intent, current_goal: str | None) -> Call | str:
     if intent.kind == "unknown":
         return "Sorry, I didn't catch that. " + HELP
     if needs_goal(intent):
-        ref = intent.goal_ref or ""
-        goal_id = ref if UUID_RE.fullmatch(ref) else current_goal if not ref else None
-        if goal_id:
+        goal_id = named_goal(intent, current_goal)
+        if goal_id and intent.kind != "search":  # a search needs the goal's title: list first
             return follow_up(intent, {"id": goal_id})
         return Call("list_goals", {})
     tool = {"search": "search_markets", "track": "track_product_url"}.get(intent.kind)
     return Call(tool or "query_deals", intent.args)
+
+
+def named_goal(intent: Intent, current_goal: str | None) -> str | None:
+    """The goal id the request gives, or the conversation's goal when it names none."""
+    ref = intent.goal_ref or ""
+    return ref if UUID_RE.fullmatch(ref) else current_goal if not ref else None
 
 
 def follow_up(intent: Intent, goal: dict[str, Any]) -> Call:
@@ -103,16 +108,20 @@ def follow_up(intent: Intent, goal: dict[str, Any]) -> Call:
     args: dict[str, Any] = {"query": goal.get("title") or "", "goal_id": goal["id"], **intent.args}
     if goal.get("max_budget") and "max_price" not in args:
         args["max_price"] = goal["max_budget"]
+    if goal.get("min_discount_percent") and "min_discount" not in args:
+        args["min_discount"] = goal["min_discount_percent"]
     if goal.get("category"):
         args["category"] = goal["category"]
     return Call("search_markets", args)
 
 
-def with_goal(intent: Intent, goals: list[dict[str, Any]]) -> Call | str:
+def with_goal(intent: Intent, goals: list[dict[str, Any]], current_goal: str | None) -> Call | str:
     eligible_status = ELIGIBLE.get(intent.args.get("action", ""), LIVE)
     eligible = [g for g in goals if g["status"] in eligible_status]
     words = set(re.findall(r"[\w-]+", (intent.goal_ref or "").lower()))
-    if words:
+    if goal_id := named_goal(intent, current_goal):
+        eligible = [g for g in eligible if g["id"] == goal_id]
+    elif words:
         scored = [(len(words & title_words(g)), g) for g in eligible]
         best = max((score for score, _ in scored), default=0)
         eligible = [g for score, g in scored if score == best and best > 0]

@@ -45,7 +45,7 @@ from agent.tokens import count_messages, count_text, install_offline_cache
 from core import billing
 from core.config import Settings
 from core.db import in_transaction
-from core.goals import get_goal
+from core.goals import GoalNotFound, get_goal
 from core.models import ChatMessage
 from core.models.enums import MessageRole
 from tools.context import AgentContext
@@ -222,16 +222,15 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
         settings=settings,
         goal_id=request.goal_id,
     )
+    prompt = [SystemMessage(system_prompt(request.goal_id)), *history]
     human = HumanMessage(content=request.content)
-    recorder = TurnRecorder(
-        turn_id, emit, [SystemMessage(system_prompt(request.goal_id)), *history, human]
-    )
+    recorder = TurnRecorder(turn_id, emit, [*prompt, human])
     ack = {"type": "ack", "id": request.client_message_id, "message_id": str(asked.id)}
     await recorder.send(ack)
     started = time.perf_counter()
     try:
         async for mode, data in agent.astream(
-            {"messages": [*history, human]},
+            {"messages": [*prompt, human]},
             context=context,
             stream_mode=["messages", "updates"],
         ):
@@ -265,19 +264,20 @@ async def finish_turn(
     }
 
     async def settle(session: AsyncSession) -> billing.Settlement:
+        goal_id = context.goal_id or await goal_named(session, request.user_id, recorder)
         settlement = await billing.settle_turn(
             session,
             request.user_id,
             tokens=recorder.tokens,
             services=context.services_used,
-            goal_id=context.goal_id,
+            goal_id=goal_id,
             meta=links,
         )
         session.add(
             ChatMessage(
                 id=reply_id,
                 user_id=request.user_id,
-                goal_id=context.goal_id,
+                goal_id=goal_id,
                 role=MessageRole.ASSISTANT,
                 content=content,
                 tokens_used=recorder.tokens,
@@ -308,6 +308,21 @@ async def finish_turn(
         charged=settlement.charged,
         token_balance=settlement.balance,
     )
+
+
+async def goal_named(
+    session: AsyncSession, user_id: uuid.UUID, recorder: TurnRecorder
+) -> uuid.UUID | None:
+    """The goal a successful tool call of this turn named, if it is this user's."""
+    for call in recorder.tool_calls.values():
+        args = call.get("args")
+        if not call.get("ok") or not isinstance(args, dict) or not args.get("goal_id"):
+            continue
+        try:
+            return (await get_goal(session, user_id, uuid.UUID(str(args["goal_id"])))).id
+        except (ValueError, GoalNotFound):
+            continue
+    return None
 
 
 async def settle_failed_turn(

@@ -82,6 +82,7 @@ async def deductions(
                 TokenTransaction.user_id == user_id,
                 TokenTransaction.type == TransactionType.DEDUCTION,  # not the sign-up grant
                 TokenTransaction.status == TransactionStatus.COMPLETED,
+                TokenTransaction.type == TransactionType.DEDUCTION,
             )
             .order_by(TokenTransaction.created_at)
         )

@@ -10,8 +10,8 @@ ALL_TOOLS: list[BaseTool] = [
     create_goal,
     list_goals,
     update_goal,
-    get_balance,
     search_markets,
     query_deals,
     track_product_url,
+    get_balance,
 ]
