@@ -102,7 +102,9 @@ async def search(
         min_discount=request.min_discount,
         limit=max(1, min(request.limit, MAX_LIMIT)),
     )
-    answers = await asyncio.gather(*(ask(sessions, http, settings, row, query) for row in rows))
+    async with asyncio.TaskGroup() as group:  # one failing task cancels, not orphans, the rest
+        tasks = [group.create_task(ask(sessions, http, settings, row, query)) for row in rows]
+    answers = [task.result() for task in tasks]
     offers = [offer for _, found in answers for offer in found]
     return SearchResult(
         products=rank(request, offers)[: query.limit],

@@ -302,6 +302,25 @@ async def test_live_notification_reaches_every_connection_of_the_user_only(
         await ws.close()
 
 
+async def test_notifications_keep_coming_after_the_listener_lost_its_connection(
+    strict_server, sessions
+):
+    user = await make_user(sessions)
+    ws, _ = await ready_chat(strict_server, user.token)
+    async with sessions() as session, session.begin():
+        killed = await session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+            )
+        )
+    assert killed >= 1
+    note = await _notify(sessions, user.id, "after the outage")  # maybe before it is back
+    frame = await recv(ws, wait_s=15)
+    assert (frame["type"], frame["id"]) == ("notification", str(note))
+    await ws.close()
+
+
 async def test_ack_marks_delivered_and_refuses_other_users_ids(strict_server, sessions):
     user = await make_user(sessions)
     them = await make_user(sessions)

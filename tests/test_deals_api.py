@@ -29,7 +29,9 @@ def database(module_db):
 
 @pytest.fixture(scope="module")
 def app_settings(settings, database):
-    return settings.model_copy(update={"database_url": database, "sandbox_port": 0})
+    return settings.model_copy(
+        update={"database_url": database, "sandbox_port": 0, "chat_lock_connections": 2}
+    )
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,9 @@ async def rows(sessions) -> dict[MarketType, Market]:
 async def test_the_server_starts_the_sandbox_and_points_the_markets_at_it(
     settings, database, sessions
 ):
-    app_settings = settings.model_copy(update={"database_url": database, "sandbox_port": 0})
+    app_settings = settings.model_copy(
+        update={"database_url": database, "sandbox_port": 0, "chat_lock_connections": 2}
+    )
     app = create_app(app_settings)
     with serve_in_thread(app) as base_url:
         async with httpx.AsyncClient() as http:
