@@ -6,10 +6,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from core.config import Settings
 from core.db import create_engine
@@ -21,14 +25,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_serve_with_no_configuration(tmp_path):
+@pytest.fixture
+def home() -> Iterator[Path]:
+    """Outside pytest's tmp_path: another pytest run resets /tmp/pytest-of-* to 0700, which
+    shuts out the embedded server's own system user."""
+    with tempfile.TemporaryDirectory(prefix="dealagent-home-") as scratch:
+        yield Path(scratch)
+
+
+def test_serve_with_no_configuration(home):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["DEALAGENT_HOME"] = str(tmp_path / "home")
+    env["DEALAGENT_HOME"] = str(home / "home")
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
         env=env,
-        cwd=tmp_path,
+        cwd=home,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -37,7 +49,7 @@ def test_serve_with_no_configuration(tmp_path):
         body = wait_for_health(f"http://127.0.0.1:{port}/healthz", proc)
         assert body["database"] == "reachable"
         assert body["revision"] is not None
-        postgres = [p for p in psutil.process_iter(["name", "cmdline"]) if owns(p, tmp_path)]
+        postgres = [p for p in psutil.process_iter(["name", "cmdline"]) if owns(p, home)]
         assert postgres, "the embedded server runs from DEALAGENT_HOME"
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -46,7 +58,7 @@ def test_serve_with_no_configuration(tmp_path):
     assert proc.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
     deadline = time.monotonic() + 10
-    while any(owns(p, tmp_path) for p in psutil.process_iter(["name", "cmdline"])):
+    while any(owns(p, home) for p in psutil.process_iter(["name", "cmdline"])):
         assert time.monotonic() < deadline, "embedded PostgreSQL still running after exit"
         time.sleep(0.1)
 
