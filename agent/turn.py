@@ -3,15 +3,16 @@
     run_turn(request, emit) -> TurnOutcome
 
 1. One transaction: the balance must cover the smallest charge (else InsufficientBalance,
-   before any model call, nothing stored); the history window is read; the user message
+   before any model call, nothing stored), a goal_id must be the user's (else
+   GoalNotFound, likewise); the history window is read; the user message
    is stored (tokens_used = its tiktoken count, meta_data.client_message_id).
    emit({"type": "ack", "id": client_message_id, "message_id": ...}).
 2. The agent runs, streaming: emit delta / tool_call / tool_result frames as they happen.
 3. One transaction: the assistant message is stored (tokens_used = the provider's usage
    summed over the turn's model calls, or tiktoken counts where none was reported) and
    core.billing settles the turn with one deduction.
-A model failure (after the client's own retries) charges no chat_turn part, only services
-the tools completed, stores no reply, and raises LLMUnavailable.
+A failed turn charges no chat_turn part, only services the tools completed, and stores no
+reply; a provider failure (after the openai client's bounded retries) is LLMUnavailable.
 emit() failing (a client gone) never stops the turn: it is finished, stored and billed.
 """
 
