@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from core.auth import AuthError, Principal, authenticate, can_change_account, can_spend, require
+from core.auth import AuthError, Principal, authenticate, can_change_account, require
 from core.config import Settings
 from core.mailer import Mailer
 from core.models import User
@@ -62,17 +62,11 @@ async def get_principal(request: Request, token: BearerToken) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def spending_principal(principal: CurrentPrincipal) -> Principal:
-    require(can_spend(principal.scope), "spending tokens")
-    return principal
-
-
 def account_principal(principal: CurrentPrincipal) -> Principal:
     require(can_change_account(principal.scope), "changing account settings")
     return principal
 
 
-SpendingPrincipal = Annotated[Principal, Depends(spending_principal)]
 AccountPrincipal = Annotated[Principal, Depends(account_principal)]
 
 

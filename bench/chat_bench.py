@@ -1,24 +1,30 @@
-"""Chat turns under load: 50 concurrent WebSocket sessions of a few turns each on the
-offline model, against a real uvicorn serving the app. Prints p50/p99 of the time from
-sending `user_message` to receiving its `assistant_message`, and SQL statements per turn.
+"""Chat turns over the WebSocket, the whole stack: users signed up over REST, then one
+session alone and then 50 concurrent sessions of a few turns each on the offline model,
+against a real uvicorn serving the app. Prints p50/p99 of the time from sending
+`user_message` to receiving its `assistant_message`, and SQL statements per turn.
 
-    .venv/bin/python bench/chat_bench.py [--sessions 50] [--turns 4] [--message TEXT]
+    .venv/bin/python bench/chat_bench.py [--sessions 50] [--turns 4] [--profile]
 
-The server runs in this process (so a SQLAlchemy cursor-execute listener counts its
-statements); the clients run in a child process so they do not share its GIL. With no
-DATABASE_URL an embedded throwaway PostgreSQL is started.
+The server runs in this process (a SQLAlchemy cursor-execute listener counts its
+statements; --profile samples its thread to show where the time goes); the clients run in
+a child process so they do not share its GIL. DATABASE_URL picks the PostgreSQL server (a
+scratch database is made and dropped); unset, a throwaway embedded one is started.
 """
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
+import pstats
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,15 +39,18 @@ from api.main import create_app  # noqa: E402
 from api.ws_protocol import uvicorn_ws_options  # noqa: E402
 from core import ledger  # noqa: E402
 from core.config import Settings  # noqa: E402
+from core.db import create_engine, session_factory  # noqa: E402
 from core.embedded_db import drop_database, ensure_database, start_embedded  # noqa: E402
 from tests.chat_client import ready_chat, recv, send  # noqa: E402
 from tests.live_server import serve_in_thread  # noqa: E402
 
 PASSWORD = "bench-password-1"
+# Lock, facts, unlock: the turn gate's statements on its own (psycopg) connection.
+GATE_STATEMENTS = 3
 
 
 async def client_main(base_url: str, tokens: list[str], turns: int, message: str) -> None:
-    """The child process: every session at once; prints the latencies as JSON."""
+    """The child process: every session at once; prints the latencies (ms) as JSON."""
 
     async def session(token: str) -> list[float]:
         ws, _ = await ready_chat(base_url, token)
@@ -51,7 +60,7 @@ async def client_main(base_url: str, tokens: list[str], turns: int, message: str
             started = time.perf_counter()
             await send(ws, {"type": "user_message", "id": msg_id, "content": message})
             while True:
-                frame = await recv(ws, 60)
+                frame = await recv(ws, 120)
                 if frame.get("id") == msg_id and frame["type"] in ("assistant_message", "error"):
                     break
             if frame["type"] == "error":
@@ -65,26 +74,93 @@ async def client_main(base_url: str, tokens: list[str], turns: int, message: str
     print(json.dumps([ms for per_session in results for ms in per_session]))
 
 
-async def make_users(base_url: str, app: Any, count: int) -> list[str]:
-    """Registered over REST, credited enough for the run, logged in."""
+async def make_users(base_url: str, settings: Settings, count: int) -> list[str]:
+    """Signed up over REST, credited enough for the run, logged in."""
     tokens = []
-    async with httpx.AsyncClient(base_url=base_url + "/api/v1", timeout=30) as http:
+    engine = create_engine(settings, settings.database_url or "")  # this thread's own
+    sessions = session_factory(engine, settings)
+    async with httpx.AsyncClient(base_url=base_url + "/api/v1", timeout=60) as http:
         for _ in range(count):
             email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
             reply = await http.post("/auth/register", json={"email": email, "password": PASSWORD})
             reply.raise_for_status()
             user_id = uuid.UUID(reply.json()["id"])
-            async with app.state.sessions() as session, session.begin():
+            async with sessions() as session, session.begin():
                 await ledger.reward(session, user_id, Decimal(1000), description="bench credit")
             login = await http.post("/auth/login", json={"email": email, "password": PASSWORD})
             login.raise_for_status()
             tokens.append(login.json()["access_token"])
+    await engine.dispose()
     return tokens
+
+
+def profile_first_thread(profiler: cProfile.Profile) -> Any:
+    started = threading.Event()
+
+    def hook(*_: Any) -> None:
+        sys.setprofile(None)
+        if not started.is_set():
+            started.set()
+            profiler.enable()  # in the calling thread only
+
+    return hook
+
+
+def own_time_by_package(profile: cProfile.Profile, top: int = 14) -> str:
+    """cProfile's own (not cumulative) time, summed per package."""
+    totals: Counter[str] = Counter()
+    for (path, _, function), row in pstats.Stats(profile).stats.items():  # type: ignore[attr-defined]
+        if "site-packages/" in path:
+            name = path.split("site-packages/", 1)[1].split("/", 1)[0]
+        elif path.startswith(str(ROOT)):
+            name = path[len(str(ROOT)) + 1 :].split("/", 1)[0] + "/ (ours)"
+        elif path == "~":
+            name = f"builtin {function}"
+        else:
+            name = "python stdlib"
+        totals[name] += row[2]
+    whole = sum(totals.values()) or 1
+    rows = [f"  {100 * t / whole:5.1f}%  {t:6.2f} s  {n}" for n, t in totals.most_common(top)]
+    return "server, own time by package (cProfile):\n" + "\n".join(rows)
 
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def drive(base_url: str, tokens: list[str], turns: int, message: str) -> list[float]:
+    child = subprocess.run(
+        [sys.executable, __file__, "--client", base_url, "--turns", str(turns),
+         "--message", message],
+        input=json.dumps(tokens), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if child.returncode:
+        raise SystemExit(child.stderr)
+    return json.loads(child.stdout)
+
+
+def phase(label: str, app: Any, base_url: str, tokens: list[str], turns: int, args: Any) -> None:
+    statements = [0]
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    cpu_before = time.process_time()  # this process: the server (the clients are a child)
+    try:
+        latencies = drive(base_url, tokens, turns, args.message)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    all_turns = len(tokens) * (turns + 1)
+    cpu_ms = (time.process_time() - cpu_before) * 1000 / all_turns
+    print(
+        f"{label}: {len(tokens)} session(s), {len(latencies)} measured turns: "
+        f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
+        f"mean {statistics.mean(latencies):.1f} ms; server CPU {cpu_ms:.1f} ms/turn; SQL per turn "
+        f"{statements[0] / all_turns:.1f} (engine, connect included) + {GATE_STATEMENTS} (gate)"
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -95,48 +171,36 @@ def run(args: argparse.Namespace) -> None:
     settings = Settings(
         database_url=ensure_database(server_url, name),
         dealagent_home=Path(tempfile.mkdtemp()),
-        chat_rate_limit=10_000,
+        chat_rate_limit=100_000,
         log_level="WARNING",
         _env_file=None,
     )
     app = create_app(settings)
+    load = os.getloadavg()[0]
+    print(f"message {args.message!r}; load average {load:.2f} on {os.cpu_count()} CPUs")
+    profiler = cProfile.Profile()
     try:
+        if args.profile:  # the next thread started is the server's: profile it from its start
+            threading.setprofile(profile_first_thread(profiler))
         with serve_in_thread(app, **uvicorn_ws_options(settings)) as base_url:
-            tokens = asyncio.run(make_users(base_url, app, args.sessions))
-            statements = [0]
-
-            @event.listens_for(app.state.engine.sync_engine, "before_cursor_execute")
-            def count(*_: Any) -> None:
-                statements[0] += 1
-
-            child = subprocess.run(
-                [sys.executable, __file__, "--client", base_url, "--turns", str(args.turns),
-                 "--message", args.message],
-                input=json.dumps(tokens), capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            if child.returncode:
-                raise SystemExit(child.stderr)
-            latencies = json.loads(child.stdout)
+            threading.setprofile(None)  # type: ignore[arg-type]
+            tokens = asyncio.run(make_users(base_url, settings, args.sessions + 1))
+            phase("alone", app, base_url, tokens[:1], args.alone_turns, args)
+            profiler.clear()  # the concurrent phase alone (the server is idle now)
+            phase("concurrent", app, base_url, tokens[1:], args.turns, args)
     finally:
         drop_database(server_url, name)
-    turns = args.sessions * (args.turns + 1)
-    print(f"sessions={args.sessions} measured turns={len(latencies)} message={args.message!r}")
-    print(
-        f"send -> assistant_message: p50 {percentile(latencies, 0.5):.1f} ms, "
-        f"p99 {percentile(latencies, 0.99):.1f} ms, mean {statistics.mean(latencies):.1f} ms, "
-        f"max {max(latencies):.1f} ms"
-    )
-    print(
-        f"SQL statements per turn (SQLAlchemy engine): {statements[0] / turns:.1f} "
-        "(plus 2 on the turn-lock connection: pg_advisory_lock/unlock)"
-    )
+    if args.profile:
+        print(own_time_by_package(profiler))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--turns", type=int, default=4, help="measured turns per session")
+    parser.add_argument("--alone-turns", type=int, default=20, help="turns of the lone session")
     parser.add_argument("--message", default="what's my balance?", help="one tool call")
+    parser.add_argument("--profile", action="store_true", help="cProfile the server thread")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:

@@ -130,16 +130,21 @@ async def issue_token(
     return raw
 
 
+def signed_hash(raw: str) -> str | None:
+    """The stored form of a correctly signed token; None for a made-up one."""
+    body, _, signature = raw.rpartition(".")
+    if not body or not hmac.compare_digest(signature, sign(body)):
+        return None
+    return token_hash(raw)
+
+
 async def find_token(
     session: AsyncSession, raw: str, kind: TokenType, *, for_update: bool = False
 ) -> AuthToken | None:
     """The row of a correctly signed token of this type, whatever its status."""
-    body, _, signature = raw.rpartition(".")
-    if not body or not hmac.compare_digest(signature, sign(body)):
+    if (digest := signed_hash(raw)) is None:
         return None
-    query = select(AuthToken).where(
-        AuthToken.token == token_hash(raw), AuthToken.token_type == kind
-    )
+    query = select(AuthToken).where(AuthToken.token == digest, AuthToken.token_type == kind)
     return await session.scalar(query.with_for_update() if for_update else query)
 
 
@@ -153,19 +158,27 @@ def check_usable(row: AuthToken | None, what: str) -> AuthToken:
     return row
 
 
-async def check_user_active(session: AsyncSession, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
-    if user is None or user.status != UserStatus.ACTIVE:
-        status = user.status if user else UserStatus.DELETED
-        raise AuthError(f"this account is {status}", "account_disabled")
-    return user
+def check_status(status: UserStatus | None) -> None:
+    if status != UserStatus.ACTIVE:
+        raise AuthError(f"this account is {status or UserStatus.DELETED}", "account_disabled")
+
+
+async def check_user_active(session: AsyncSession, user_id: uuid.UUID) -> None:
+    check_status(await session.scalar(select(User.status).where(User.id == user_id)))
 
 
 async def authenticate(session: AsyncSession, raw_access_token: str) -> Principal:
-    row = check_usable(
-        await find_token(session, raw_access_token, TokenType.ACCESS), "access token"
-    )
-    await check_user_active(session, row.user_id)
+    """Who holds this access token, in one query: the token's row and its user's status."""
+    found = None
+    if digest := signed_hash(raw_access_token):
+        query = (
+            select(AuthToken, User.status)
+            .join(User, User.id == AuthToken.user_id)
+            .where(AuthToken.token == digest, AuthToken.token_type == TokenType.ACCESS)
+        )
+        found = (await session.execute(query)).one_or_none()
+    row = check_usable(found[0] if found else None, "access token")
+    check_status(found[1] if found else None)
     return Principal(row.user_id, row.scope)
 
 

@@ -110,7 +110,7 @@ class TurnGate:
     def __init__(self, conninfo: str, size: int, wait_s: float) -> None:
         self._pool = AsyncConnectionPool(
             conninfo,
-            min_size=1,
+            min_size=min(2, size),  # grows (one at a time) up to size under load
             max_size=size,
             kwargs={
                 "autocommit": True,

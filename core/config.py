@@ -112,6 +112,10 @@ class Settings(BaseSettings):
         description="Port for the in-process sandbox (a free one if taken); a fixed port keeps "
         "sandbox product URLs, and so stored deals, the same across restarts.",
     )
+    track_private_hosts: bool = Field(
+        default=False,
+        description="Let track_product_url fetch private/loopback addresses (tests, intranets).",
+    )
     market_timeout_s: float = Field(default=5.0, description="Bound on one market's answer.")
     market_error_threshold: int = Field(
         default=3, description="Consecutive failures that put a market in status error."

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.models import Deal, Goal, Market, PriceTracking, User
 from core.models.enums import DealSource, DealStatus, MarketCategory, MarketType
 from markets.base import Offer
-from markets.product_page import PageGone, ProductPage, fetch_product_page
+from markets.product_page import PageGone, ProductPage, fetch_product_page, origin
 
 MAX_QUERY_LIMIT = 100
 # Must stay identical to the expression of the ix_deals_fts index (migration 0002).
@@ -281,15 +281,29 @@ def page_offer(market: MarketType, page: ProductPage, category: MarketCategory) 
     )
 
 
+async def fetch_page(
+    session: AsyncSession, http: httpx.AsyncClient, url: str, allow_private: bool
+) -> ProductPage:
+    """The page, fetched only from public addresses or a configured market's own origin."""
+    base_urls = await session.scalars(select(Market.base_url))
+    trusted = frozenset(origin(base_url) for base_url in base_urls)
+    return await fetch_product_page(http, url, trusted_origins=trusted, allow_private=allow_private)
+
+
 async def refresh_deal(
-    session: AsyncSession, http: httpx.AsyncClient, user_id: uuid.UUID, deal_id: uuid.UUID
+    session: AsyncSession,
+    http: httpx.AsyncClient,
+    user_id: uuid.UUID,
+    deal_id: uuid.UUID,
+    *,
+    allow_private: bool = False,
 ) -> Deal:
     """Read the deal's page again: a new price observation, or expired when it is gone."""
     deal = await get_deal(session, user_id, deal_id)
     if deal is None:
         raise DealError(f"no deal {deal_id} among this user's deals")
     try:
-        page = await fetch_product_page(http, deal.url)
+        page = await fetch_page(session, http, deal.url, allow_private)
     except PageGone:
         await mark_expired(session, deal)
         return deal
@@ -305,6 +319,8 @@ async def track_product_url(
     user_id: uuid.UUID,
     goal_id: uuid.UUID,
     url: str,
+    *,
+    allow_private: bool = False,
 ) -> Deal:
     """Read the page's schema.org Product/Offer and track it as a deal of the user's goal
     (source scraper, one price_tracking row per call). Runs in the caller's transaction."""
@@ -312,7 +328,7 @@ async def track_product_url(
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise DealError(f"not an http(s) URL: {url!r}")
     goal = await owned_goal(session, user_id, goal_id)
-    page = await fetch_product_page(http, url)
+    page = await fetch_page(session, http, url, allow_private)
     market = await market_of_page(session, url, page)
     (deal,) = await record_offers(session, goal, [page_offer(market, page, goal.category)])
     return deal

@@ -2,23 +2,28 @@
 
 deduct / reward / refund run inside the caller's transaction. Each changes the balance with
 one conditional UPDATE (the row lock orders concurrent changes; nothing is read first), and
-writes a token_transactions row plus a token_balance_history row. Each works in a SAVEPOINT,
-so a refused deduction leaves the caller's transaction usable and the balance untouched.
+writes a token_transactions row plus a token_balance_history row. A refused deduction
+changes nothing, so the caller's transaction stays usable; when a goal is involved (two
+rows to change) the work runs in a SAVEPOINT for the same reason. Locks are always taken
+user row first, goal row second.
 
 A refused deduction is also written as a `failed` transaction in its own short transaction
 on a fresh, unpooled connection, so the record survives the caller's rollback. (Not from the
 engine's pool: callers that all hold a pooled connection while being refused would otherwise
-wait on each other for a free one.)
+wait on each other for a free one.) At most RECORDERS_PER_LOOP such connections are open at
+once per event loop, so a storm of refusals cannot exhaust the server's connections.
 """
 
 import asyncio
 import logging
 import uuid
+import weakref
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -36,7 +41,11 @@ log = logging.getLogger(__name__)
 # token amounts are NUMERIC(18, 8): quantise first so the stored rows add up exactly.
 QUANTUM = Decimal("0.00000001")
 # Bound on writing a refused attempt's record; it must never hold up the caller for long.
-FAILED_RECORD_TIMEOUT_S = 5.0
+FAILED_RECORD_TIMEOUT_S = 10.0
+RECORDERS_PER_LOOP = 2
+_recorder_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class InsufficientBalance(Exception):
@@ -116,7 +125,7 @@ async def deduct(
     """Take `amount` from the balance (and count it against the goal's max_tokens)."""
     amount = checked(amount)
     try:
-        async with session.begin_nested():
+        async with savepoint_if(session, goal_id is not None):
             after = await change_balance(
                 session,
                 user_id,
@@ -145,14 +154,13 @@ async def reward(
 ) -> TokenTransaction:
     """Add `amount` to the balance as earned (grants, referral rewards)."""
     amount = checked(amount)
-    async with session.begin_nested():
-        after = await change_balance(
-            session, user_id, amount, None, total_rewards_earned=User.total_rewards_earned + amount
-        )
-        return await write_entry(
-            session, user_id, TransactionType.REWARD, amount, after - amount, after,
-            description=description, meta=meta,
-        )  # fmt: skip
+    after = await change_balance(
+        session, user_id, amount, None, total_rewards_earned=User.total_rewards_earned + amount
+    )
+    return await write_entry(
+        session, user_id, TransactionType.REWARD, amount, after - amount, after,
+        description=description, meta=meta,
+    )  # fmt: skip
 
 
 async def refund(
@@ -166,7 +174,7 @@ async def refund(
 ) -> TokenTransaction:
     """Give back `amount` of an earlier deduction; the spent counters go down with it."""
     amount = checked(amount)
-    async with session.begin_nested():
+    async with savepoint_if(session, goal_id is not None):
         after = await change_balance(
             session,
             user_id,
@@ -184,6 +192,10 @@ async def refund(
             session, user_id, TransactionType.REFUND, amount, after - amount, after,
             description=description, goal_id=goal_id, meta=meta,
         )  # fmt: skip
+
+
+def savepoint_if(session: AsyncSession, needed: bool) -> AbstractAsyncContextManager[Any]:
+    return session.begin_nested() if needed else nullcontext()
 
 
 def checked(amount: Decimal) -> Decimal:
@@ -258,20 +270,23 @@ async def write_entry(
 ) -> TokenTransaction:
     # clock_timestamp(), not the transaction's start: rows then sort in the order the
     # balance row's lock was granted, so each history row follows the one before it.
-    transaction = TokenTransaction(
-        user_id=user_id,
-        type=kind,
-        amount=amount,
-        status=TransactionStatus.COMPLETED,
-        description=description,
-        goal_id=goal_id,
-        meta_data=meta or {},
-        created_at=func.clock_timestamp(),
+    transaction = await session.scalar(
+        insert(TokenTransaction)
+        .values(
+            user_id=user_id,
+            type=kind,
+            amount=amount,
+            status=TransactionStatus.COMPLETED,
+            description=description,
+            goal_id=goal_id,
+            meta_data=meta or {},
+            created_at=func.clock_timestamp(),
+        )
+        .returning(TokenTransaction)
     )
-    session.add(transaction)
-    await session.flush()
-    session.add(
-        TokenBalanceHistory(
+    assert transaction is not None
+    await session.execute(
+        insert(TokenBalanceHistory).values(
             user_id=user_id,
             balance_before=before,
             balance_after=after,
@@ -281,9 +296,13 @@ async def write_entry(
             created_at=func.clock_timestamp(),
         )
     )
-    await session.flush()
-    await session.refresh(transaction)
     return transaction
+
+
+def recorder_slot() -> asyncio.Semaphore:
+    """This event loop's semaphore (asyncio primitives must not cross loops)."""
+    loop = asyncio.get_running_loop()
+    return _recorder_slots.setdefault(loop, asyncio.Semaphore(RECORDERS_PER_LOOP))
 
 
 async def record_refused(
@@ -303,6 +322,7 @@ async def record_refused(
     try:
         async with (
             asyncio.timeout(FAILED_RECORD_TIMEOUT_S),
+            recorder_slot(),
             async_sessionmaker(own_engine)() as own,
             own.begin(),
         ):

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.auth import AuthError, check_usable, check_user_active, find_token, issue_token, revoke
+from core.auth import (
+    AuthError,
+    check_status,
+    check_usable,
+    check_user_active,
+    find_token,
+    issue_token,
+    revoke,
+)
 from core.auth import now as utc_now
 from core.config import Settings
 from core.models import User
@@ -58,7 +66,7 @@ async def login(
             throttle.failed(email, client)
             raise AuthError("wrong email or password", "invalid_credentials")
         assert user is not None  # verify_password never accepts a missing user
-        await check_user_active(session, user.id)
+        check_status(user.status)
         throttle.succeeded(email)
         user.last_login_at = utc_now()
         return await issue_pair(session, user.id, scope, settings)
@@ -72,16 +80,21 @@ async def refresh_login(session: AsyncSession, settings: Settings, raw_refresh: 
     """
     async with session.begin():
         row = await find_token(session, raw_refresh, TokenType.REFRESH, for_update=True)
-        if row is None or row.status != TokenStatus.REVOKED:
-            check_usable(row, "refresh token")
-            assert row is not None
+        if row is not None and row.status == TokenStatus.REVOKED:
+            await revoke(session, row.user_id, family=row.meta_data.get("family", ""))
+            refusal = AuthError(
+                "refresh token was already used; this login is now revoked", "token_reused"
+            )
+        elif row is not None and row.status == TokenStatus.ACTIVE and row.expires_at <= utc_now():
+            row.status = TokenStatus.EXPIRED  # kept, so the table tells what happened
+            refusal = AuthError("refresh token has expired", "token_expired")
+        else:
+            row = check_usable(row, "refresh token")
             await check_user_active(session, row.user_id)
             row.status = TokenStatus.REVOKED
-            return await issue_pair(
-                session, row.user_id, row.scope, settings, row.meta_data.get("family")
-            )
-        await revoke(session, row.user_id, family=row.meta_data.get("family", ""))
-    raise AuthError("refresh token was already used; this login is now revoked", "token_reused")
+            family = row.meta_data.get("family")
+            return await issue_pair(session, row.user_id, row.scope, settings, family)
+    raise refusal
 
 
 async def logout(session: AsyncSession, raw_access: str) -> None:

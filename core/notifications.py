@@ -36,7 +36,8 @@ async def create(
     action_url: str | None = None,
     meta: dict | None = None,
 ) -> Notification:
-    """Add a notification in the caller's transaction; PostgreSQL announces it on commit."""
+    """Add a notification in the caller's transaction. A trigger (migration 0003) announces
+    every new row on CHANNEL when the transaction commits, whoever inserted it."""
     row = Notification(
         user_id=user_id,
         type=type,
@@ -50,8 +51,6 @@ async def create(
     )
     session.add(row)
     await session.flush()
-    payload = json.dumps({"id": str(row.id), "user_id": str(user_id)})
-    await session.execute(select(func.pg_notify(CHANNEL, payload)))
     return row
 
 

@@ -11,6 +11,7 @@ from core.config import Settings
 from core.models.enums import DealSource, MarketType
 from markets import sigv4
 from markets.base import (
+    Adapter,
     Endpoint,
     MarketError,
     MarketQuery,
@@ -130,11 +131,8 @@ def parse_item(item: dict[str, Any]) -> Offer | None:
     )
 
 
-class AmazonAdapter:
+class AmazonAdapter(Adapter):
     market = MarketType.AMAZON
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
 
     async def search(
         self, http: httpx.AsyncClient, endpoint: Endpoint, query: MarketQuery

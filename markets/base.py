@@ -4,10 +4,11 @@ and the errors that tell market health what went wrong."""
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -143,11 +144,15 @@ def parse_each(items: Any, parse: Callable[[dict[str, Any]], Offer | None]) -> l
         raise MalformedResponse(f"unexpected item shape: {error!r}") from error
 
 
-class Adapter(Protocol):
+class Adapter(ABC):
+    """One marketplace's API: a query in, normalized offers out."""
+
     market: MarketType
 
-    def __init__(self, settings: Settings) -> None: ...
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
 
+    @abstractmethod
     async def search(
         self, http: httpx.AsyncClient, endpoint: Endpoint, query: MarketQuery
     ) -> list[Offer]: ...

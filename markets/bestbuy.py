@@ -4,9 +4,9 @@ from typing import Any
 
 import httpx
 
-from core.config import Settings
 from core.models.enums import DealSource, MarketType
 from markets.base import (
+    Adapter,
     Endpoint,
     MarketQuery,
     NotConfigured,
@@ -67,11 +67,8 @@ def parse_item(item: dict[str, Any]) -> Offer:
     )
 
 
-class BestBuyAdapter:
+class BestBuyAdapter(Adapter):
     market = MarketType.BESTBUY
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
 
     async def search(
         self, http: httpx.AsyncClient, endpoint: Endpoint, query: MarketQuery

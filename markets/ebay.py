@@ -9,6 +9,7 @@ import httpx
 from core.config import Settings
 from core.models.enums import DealSource, MarketType
 from markets.base import (
+    Adapter,
     Endpoint,
     MarketError,
     MarketQuery,
@@ -102,11 +103,8 @@ def parse_item(item: dict[str, Any]) -> Offer:
     )
 
 
-class EbayAdapter:
+class EbayAdapter(Adapter):
     market = MarketType.EBAY
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
 
     async def search(
         self, http: httpx.AsyncClient, endpoint: Endpoint, query: MarketQuery

@@ -1,9 +1,13 @@
 """Any product page's schema.org Product/Offer data: JSON-LD first, then microdata,
 then OpenGraph, read with extruct."""
 
+import asyncio
+import ipaddress
+import socket
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import extruct
 import httpx
@@ -12,10 +16,15 @@ from markets.base import MarketError, money
 
 SYNTAXES = ["json-ld", "microdata", "opengraph"]
 MAX_PAGE_BYTES = 5_000_000
+MAX_REDIRECTS = 5
 
 
 class NotAProductPage(MarketError):
     """The page carries no schema.org Product with a price."""
+
+
+class ForbiddenAddress(MarketError):
+    """The URL leads to a private, loopback or link-local address."""
 
 
 class PageGone(MarketError):
@@ -154,15 +163,54 @@ def parse_product_page(url: str, html: str) -> ProductPage:
     raise NotAProductPage(f"no schema.org Product with a price at {url}")
 
 
-async def fetch_product_page(http: httpx.AsyncClient, url: str) -> ProductPage:
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+async def check_address(url: str, trusted_origins: frozenset[str], allow_private: bool) -> None:
+    """Refuse URLs that lead inside this machine's network (a server fetching what a chat
+    names must not become a way in), unless the origin is a configured market's."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ForbiddenAddress(f"not an http(s) URL: {url!r}")
+    if allow_private or origin(url) in trusted_origins:
+        return
     try:
-        response = await http.get(url, follow_redirects=True, headers={"Accept": "text/html"})
-    except httpx.HTTPError as error:
-        raise MarketError(f"could not fetch {url}: {type(error).__name__} {error}") from error
-    if response.status_code in (404, 410):
-        raise PageGone(f"HTTP {response.status_code} at {url}")
-    if response.status_code >= 400:
-        raise MarketError(f"HTTP {response.status_code} at {url}")
-    if len(response.content) > MAX_PAGE_BYTES:
-        raise NotAProductPage(f"page larger than {MAX_PAGE_BYTES} bytes")
-    return parse_product_page(str(response.url), response.text)
+        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443)
+    except socket.gaierror as error:
+        raise MarketError(f"cannot resolve {parts.hostname}: {error}") from error
+    if not all(ipaddress.ip_address(info[4][0]).is_global for info in infos):
+        raise ForbiddenAddress(f"{parts.hostname} is not a public address")
+
+
+async def fetch_product_page(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    trusted_origins: frozenset[str] = frozenset(),
+    allow_private: bool = False,
+) -> ProductPage:
+    """Fetch and parse a product page, following redirects one checked hop at a time and
+    reading at most MAX_PAGE_BYTES."""
+    for _ in range(MAX_REDIRECTS + 1):
+        await check_address(url, trusted_origins, allow_private)
+        try:
+            async with http.stream("GET", url, headers={"Accept": "text/html"}) as response:
+                if response.is_redirect:
+                    url = urljoin(url, response.headers.get("location", ""))
+                    continue
+                if response.status_code in (404, 410):
+                    raise PageGone(f"HTTP {response.status_code} at {url}")
+                if response.status_code >= 400:
+                    raise MarketError(f"HTTP {response.status_code} at {url}")
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_PAGE_BYTES:
+                        raise NotAProductPage(f"page larger than {MAX_PAGE_BYTES} bytes")
+                html = body.decode(response.encoding or "utf-8", errors="replace")
+                return parse_product_page(url, html)
+        except httpx.HTTPError as error:
+            raise MarketError(f"could not fetch {url}: {type(error).__name__} {error}") from error
+    raise MarketError(f"more than {MAX_REDIRECTS} redirects from {url}")

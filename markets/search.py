@@ -2,6 +2,7 @@
 timeout and its shared rate limit; results de-duplicated, grouped and ranked."""
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +27,7 @@ from markets.base import (
 )
 from markets.text import words
 
+log = logging.getLogger(__name__)
 ReportStatus = Literal["ok", "timeout", "error", "rate_limited", "skipped"]
 MAX_LIMIT = 50
 VERDICT_STATUS: dict[health.Verdict, ReportStatus] = {
@@ -142,6 +144,11 @@ async def ask(
         return report("rate_limited", str(error)), []
     except (MarketError, httpx.HTTPError) as error:
         detail = f"{type(error).__name__}: {error}"
+        await health.record_failure(sessions, row.id, settings, detail)
+        return report("error", detail), []
+    except Exception as error:  # a bug in one adapter must not fail the whole search
+        log.exception("%s adapter failed", row.type)
+        detail = f"internal error: {type(error).__name__}"
         await health.record_failure(sessions, row.id, settings, detail)
         return report("error", detail), []
     await health.record_success(sessions, row.id)

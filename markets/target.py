@@ -7,9 +7,9 @@ from urllib.parse import urljoin
 
 import httpx
 
-from core.config import Settings
 from core.models.enums import DealSource, MarketType
 from markets.base import (
+    Adapter,
     Endpoint,
     MalformedResponse,
     MarketQuery,
@@ -83,11 +83,8 @@ def parse_product(product: dict[str, Any], base: str) -> Offer:
     )
 
 
-class TargetAdapter:
+class TargetAdapter(Adapter):
     market = MarketType.TARGET
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
 
     async def search(
         self, http: httpx.AsyncClient, endpoint: Endpoint, query: MarketQuery

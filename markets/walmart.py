@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from core.config import Settings
 from core.models.enums import DealSource, MarketType
 from markets.base import (
+    Adapter,
     Endpoint,
     MarketQuery,
     NotConfigured,
@@ -93,11 +94,8 @@ def parse_item(item: dict[str, Any]) -> Offer:
     )
 
 
-class WalmartAdapter:
+class WalmartAdapter(Adapter):
     market = MarketType.WALMART
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
 
     async def search(
         self, http: httpx.AsyncClient, endpoint: Endpoint, query: MarketQuery

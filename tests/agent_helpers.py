@@ -80,6 +80,7 @@ async def deductions(
             select(TokenTransaction)
             .where(
                 TokenTransaction.user_id == user_id,
+                TokenTransaction.type == TransactionType.DEDUCTION,  # not the sign-up grant
                 TokenTransaction.status == TransactionStatus.COMPLETED,
                 TokenTransaction.type == TransactionType.DEDUCTION,
             )

@@ -11,9 +11,11 @@ import httpx
 from core import ledger
 from core.auth import issue_token
 from core.models.accounts import User
-from core.models.enums import MarketCategory, TokenScope, TokenType
+from core.models.enums import MarketCategory, TokenScope, TokenType, TransactionType
 from core.models.goals import Goal
+from core.models.tokens import TokenTransaction
 from tests.accounts_client import signed_up
+from tests.agent_helpers import deductions
 
 GRANT = Decimal("100")
 
@@ -48,6 +50,15 @@ async def registered_user(base_url: str) -> ChatUser:
         profile, tokens = await signed_up(client)
     balance = Decimal(profile["token_balance"])
     return ChatUser(uuid.UUID(profile["id"]), profile["email"], tokens["access_token"], balance)
+
+
+async def charges(sessions, user_id: uuid.UUID) -> list[TokenTransaction]:
+    """The user's completed deductions (grants and other rewards left out), oldest first."""
+    return [
+        entry
+        for entry in await deductions(sessions, user_id)
+        if entry.type == TransactionType.DEDUCTION
+    ]
 
 
 async def make_goal(sessions, user_id: uuid.UUID) -> uuid.UUID:

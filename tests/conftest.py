@@ -5,6 +5,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,21 @@ def strict_server(settings: Settings) -> Iterator[str]:
     )
     with serve_in_thread(create_app(strict), **uvicorn_ws_options(strict)) as base_url:
         yield base_url
+
+
+@dataclass(frozen=True)
+class PrivateDatabase:
+    url: str
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture(scope="module")
+async def module_db(make_database, settings: Settings) -> AsyncIterator[PrivateDatabase]:
+    """A migrated, seeded database of the test module's own, for tests that change rows
+    every app start shares (the markets rows, for one)."""
+    url = make_database()
+    migrate.upgrade(url)
+    engine = create_engine(settings, url)
+    await seed(engine)
+    yield PrivateDatabase(url, session_factory(engine, settings))
+    await engine.dispose()

@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.staticfiles import StaticFiles
 
 from core.config import Settings
 from core.models import Goal, Market, User
@@ -82,3 +84,12 @@ async def make_user_goal(
 
 
 DATA = Path(__file__).parent / "data"
+
+
+@contextmanager
+def serving_saved_pages() -> Iterator[str]:
+    """tests/data/*.html (product pages saved from the real sites) on a local server."""
+    app = Starlette()
+    app.mount("/", StaticFiles(directory=DATA))
+    with serve_in_thread(app) as url:
+        yield url

@@ -1,5 +1,6 @@
 """The auth flow over real HTTP: the app under uvicorn, on the test PostgreSQL."""
 
+import asyncio
 import logging
 import re
 import uuid
@@ -7,11 +8,11 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from api.main import create_app
 from core.models import AuthToken, User
-from core.models.enums import UserStatus
+from core.models.enums import TokenStatus, TokenType, UserStatus
 from tests.accounts_client import PASSWORD, bearer, login, new_email, register, signed_up
 from tests.live_server import serve_in_thread
 
@@ -148,6 +149,13 @@ async def test_expired_tokens_stop_working(client, sessions):
     assert me.status_code == 401 and me.json()["code"] == "token_expired"
     refresh = await client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refresh.json()["code"] == "token_expired"
+    async with sessions() as session:
+        statuses = await session.execute(
+            select(AuthToken.token_type, AuthToken.status).where(
+                AuthToken.user_id == uuid.UUID(user["id"])
+            )
+        )
+        assert dict(statuses.all())[TokenType.REFRESH] == TokenStatus.EXPIRED
 
 
 @pytest.mark.parametrize(
@@ -351,3 +359,18 @@ async def test_pricing_lists_the_current_prices(client):
     assert {"chat_turn", "market_search", "referral_reward", "referral_bonus"} <= set(prices)
     assert prices["chat_turn"]["token_cost"] == "0.00100000"
     assert prices["chat_turn"]["min_tokens"] == 100 and prices["chat_turn"]["description"]
+
+
+async def test_concurrent_sign_ups_with_one_email(client):
+    body = {"email": new_email(), "password": PASSWORD}
+    responses = await asyncio.gather(*(client.post("/auth/register", json=body) for _ in range(6)))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 5
+
+
+async def test_concurrent_claims_of_one_sol_address(client):
+    logins = [(await signed_up(client))[1] for _ in range(4)]
+    address = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+    responses = await asyncio.gather(
+        *(client.patch("/me", headers=bearer(t), json={"sol_address": address}) for t in logins)
+    )
+    assert sorted(r.status_code for r in responses) == [200, 409, 409, 409]

@@ -14,8 +14,8 @@ from agent.tokens import count_text
 from api.main import create_app
 from core.models.enums import GoalStatus, MessageRole
 from core.models.goals import Goal
-from tests.agent_helpers import balance, deductions, expected_charge, messages
-from tests.chat_accounts import make_user, registered_user
+from tests.agent_helpers import balance, expected_charge, messages
+from tests.chat_accounts import charges, make_user, registered_user
 from tests.chat_client import chat, ready_chat, recv, send
 from tests.fake_openai import Fail, Text, fake_openai
 from tests.live_server import serve_in_thread
@@ -90,11 +90,11 @@ async def test_a_whole_conversation(live_server, sessions):
     assert goal.total_matches_found >= 0
 
     # The ledger: one deduction per turn, adding up to what the balance lost.
-    charges = [Decimal(t["done"]["charged"]) for t in turns]
-    spent = await deductions(sessions, user.id)
-    assert [d.amount for d in spent] == charges
+    charged = [Decimal(t["done"]["charged"]) for t in turns]
+    spent = await charges(sessions, user.id)
+    assert [d.amount for d in spent] == charged
     final = await balance(sessions, user.id)
-    assert final == user.balance - sum(charges) == Decimal(shown["done"]["token_balance"])
+    assert final == user.balance - sum(charged) == Decimal(shown["done"]["token_balance"])
     async with httpx.AsyncClient(base_url=live_server + "/api/v1") as client:
         reply = await client.get(
             "/tokens/balance", headers={"Authorization": f"Bearer {user.token}"}

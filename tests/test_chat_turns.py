@@ -2,12 +2,14 @@
 processes, a client leaving mid-turn. Real uvicorn, `websockets`, PostgreSQL."""
 
 import asyncio
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from core.models.chat import ChatMessage
 from core.models.enums import MessageRole
-from tests.chat_accounts import make_user
+from tests.agent_helpers import balance
+from tests.chat_accounts import charges, make_user
 from tests.chat_client import chat, ready_chat, recv, recv_until, send
 
 SLOW = "slow search for a monitor"
@@ -36,6 +38,7 @@ async def test_same_client_id_twice_runs_once_and_replays(live_server, sessions)
     assert second[-1]["content"] == done["content"] and second[-1]["replayed"] is True
     rows = await _stored(sessions, user.id)
     assert [r.role for r in rows] == [MessageRole.USER, MessageRole.ASSISTANT]
+    assert [d.amount for d in await charges(sessions, user.id)] == [Decimal(done["charged"])]
     await ws.close()
 
 
@@ -50,6 +53,7 @@ async def test_duplicate_sent_while_the_first_runs_waits_for_its_result(live_ser
     assert replay[-1]["message_id"] == original[-1]["message_id"]
     assert replay[-1]["replayed"] is True
     assert len(await _stored(sessions, user.id)) == 2
+    assert len(await charges(sessions, user.id)) == 1
     await a.close()
     await b.close()
 
@@ -95,4 +99,7 @@ async def test_client_leaving_mid_turn_still_gets_it_stored_once(live_server, se
     replay = await chat(again, "gone-1", SLOW)  # asking again returns the stored reply
     assert replay[-1]["message_id"] == messages[1]["id"]
     assert len(await _stored(sessions, user.id)) == 2
+    (billed,) = await charges(sessions, user.id)  # billed once, for that turn
+    assert billed.meta_data["turn_id"] == messages[1]["turn_id"]
+    assert await balance(sessions, user.id) == user.balance - billed.amount
     await again.close()

@@ -10,7 +10,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from core import notifications
 from core.models.chat import ChatMessage
@@ -269,6 +269,22 @@ async def test_pending_notifications_on_connect_then_live_ones(strict_server, se
     await ws.close()
 
 
+async def test_a_notification_inserted_by_plain_sql_is_delivered_too(strict_server, sessions):
+    user = await make_user(sessions)
+    ws, _ = await ready_chat(strict_server, user.token)
+    async with sessions() as session, session.begin():
+        inserted = await session.scalar(
+            text(
+                "INSERT INTO notifications (user_id, type, title, message) "
+                "VALUES (:user, 'price_alert', 'Price drop', 'now $249') RETURNING id"
+            ),
+            {"user": user.id},
+        )
+    frame = await recv(ws)
+    assert (frame["id"], frame["notification_type"]) == (str(inserted), "price_alert")
+    await ws.close()
+
+
 async def test_live_notification_reaches_every_connection_of_the_user_only(
     strict_server, live_server, sessions
 ):
@@ -284,6 +300,25 @@ async def test_live_notification_reaches_every_connection_of_the_user_only(
     assert await recv(other) == {"type": "pong"}  # nothing for the bystander before it
     for ws in (here, there, other):
         await ws.close()
+
+
+async def test_notifications_keep_coming_after_the_listener_lost_its_connection(
+    strict_server, sessions
+):
+    user = await make_user(sessions)
+    ws, _ = await ready_chat(strict_server, user.token)
+    async with sessions() as session, session.begin():
+        killed = await session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+            )
+        )
+    assert killed >= 1
+    note = await _notify(sessions, user.id, "after the outage")  # maybe before it is back
+    frame = await recv(ws, wait_s=15)
+    assert (frame["type"], frame["id"]) == ("notification", str(note))
+    await ws.close()
 
 
 async def test_ack_marks_delivered_and_refuses_other_users_ids(strict_server, sessions):

@@ -10,21 +10,15 @@ from langchain_core.messages import AIMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 from sqlalchemy import func, select
-from starlette.applications import Starlette
-from starlette.staticfiles import StaticFiles
 
-from core import migrate
-from core.database import seed
-from core.db import create_engine, session_factory
 from core.models import Deal
-from tests.live_server import serve_in_thread
 from tests.markets_support import (
-    DATA,
     admin,
     make_user_goal,
     market_settings,
     reset_markets,
     running_sandbox,
+    serving_saved_pages,
 )
 from tools.context import AgentContext
 from tools.deals import query_deals, search_markets, track_product_url
@@ -33,13 +27,8 @@ TOOLS = [search_markets, query_deals, track_product_url]
 
 
 @pytest.fixture(scope="module")
-async def sessions(settings, make_database):
-    url = make_database()
-    migrate.upgrade(url)
-    engine = create_engine(settings, url)
-    await seed(engine)
-    yield session_factory(engine, settings)
-    await engine.dispose()
+def sessions(module_db):
+    return module_db.sessions
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +40,7 @@ async def sandbox(settings, sessions):
 
 @pytest.fixture(scope="module")
 def pages():
-    app = Starlette()
-    app.mount("/", StaticFiles(directory=DATA))
-    with serve_in_thread(app) as url:
+    with serving_saved_pages() as url:
         yield url
 
 
@@ -71,7 +58,10 @@ async def context(sessions, sandbox, settings):
     user, goal = await make_user_goal(sessions)
     async with httpx.AsyncClient() as http:
         ctx = AgentContext(
-            user_id=user.id, sessions=sessions, http=http, settings=market_settings(settings)
+            user_id=user.id,
+            sessions=sessions,
+            http=http,
+            settings=market_settings(settings, track_private_hosts=True),
         )
         ctx.goal = goal  # for the tests' own use
         yield ctx
@@ -114,7 +104,12 @@ async def test_search_markets_refuses_another_users_goal(graph, context, session
 
 @pytest.mark.parametrize(
     "args",
-    [{"query": ""}, {"query": "tv", "limit": 500}, {"query": "tv", "markets": ["aliexpress"]}],
+    [
+        {"query": ""},
+        {"query": "   "},
+        {"query": "tv", "limit": 500},
+        {"query": "tv", "markets": ["aliexpress"]},
+    ],
 )
 async def test_bad_arguments_come_back_as_errors(graph, context, args):
     out = await call(graph, context, "search_markets", **args)
@@ -146,3 +141,6 @@ async def test_track_product_url(graph, context, pages):
     assert isinstance(out, str) and "no schema.org Product" in out
     out = await call(graph, context, "track_product_url", url="http://127.0.0.1:9/nothing")
     assert isinstance(out, str) and "could not fetch" in out
+    context.settings = context.settings.model_copy(update={"track_private_hosts": False})
+    out = await call(graph, context, "track_product_url", url=f"{pages}/target_jsonld.html")
+    assert isinstance(out, str) and "not a public address" in out

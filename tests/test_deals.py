@@ -8,12 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from sqlalchemy import func, select
-from starlette.applications import Starlette
-from starlette.staticfiles import StaticFiles
 
-from core import migrate
-from core.database import seed
-from core.db import create_engine, session_factory
 from core.deals import (
     DealError,
     DealFilters,
@@ -26,18 +21,17 @@ from core.deals import (
 )
 from core.models import Deal, Goal, PriceTracking, User
 from core.models.enums import DealSource, DealStatus, MarketType
-from markets.product_page import NotAProductPage
+from markets.product_page import ForbiddenAddress, NotAProductPage
 from markets.sandbox.catalog import default_catalog
 from markets.sandbox.pricing import quote
 from markets.sandbox.wire import page_path
 from markets.search import SearchRequest, search
-from tests.live_server import serve_in_thread
 from tests.markets_support import (
-    DATA,
     make_user_goal,
     market_settings,
     reset_markets,
     running_sandbox,
+    serving_saved_pages,
     set_day,
 )
 
@@ -45,13 +39,8 @@ START = date(2026, 12, 1)
 
 
 @pytest.fixture(scope="module")
-async def sessions(settings, make_database):
-    url = make_database()
-    migrate.upgrade(url)
-    engine = create_engine(settings, url)
-    await seed(engine)
-    yield session_factory(engine, settings)
-    await engine.dispose()
+def sessions(module_db):
+    return module_db.sessions
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +52,7 @@ async def sandbox(settings, sessions):
 
 @pytest.fixture(scope="module")
 def pages():
-    app = Starlette()
-    app.mount("/", StaticFiles(directory=DATA))
-    with serve_in_thread(app) as url:
+    with serving_saved_pages() as url:
         yield url
 
 
@@ -233,7 +220,9 @@ async def test_track_saved_product_pages(
     user, goal = await make_user_goal(sessions)
     for _ in range(2):
         async with sessions() as session, session.begin():
-            deal = await track_product_url(session, http, user.id, goal.id, f"{pages}/{page}")
+            deal = await track_product_url(
+                session, http, user.id, goal.id, f"{pages}/{page}", allow_private=True
+            )
     assert deal.source == DealSource.SCRAPER
     assert deal.meta_data["market"] == market.value
     assert (deal.current_price, deal.status) == (Decimal(price), status)
@@ -249,7 +238,11 @@ async def test_tracking_refuses_what_it_cannot_track(sessions, sandbox, pages, h
     _, other_goal = await make_user_goal(sessions)
     async with sessions() as session, session.begin():
         with pytest.raises(NotAProductPage):
-            await track_product_url(session, http, user.id, goal.id, f"{pages}/not_a_product.html")
+            await track_product_url(
+                session, http, user.id, goal.id, f"{pages}/not_a_product.html", allow_private=True
+            )
+        with pytest.raises(ForbiddenAddress, match="not a public address"):
+            await track_product_url(session, http, user.id, goal.id, f"{pages}/target_jsonld.html")
         with pytest.raises(DealError, match="no goal"):
             await track_product_url(
                 session, http, user.id, other_goal.id, f"{pages}/target_jsonld.html"

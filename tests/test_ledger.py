@@ -78,9 +78,25 @@ async def count_transactions(sessions, user_id, status: TransactionStatus) -> in
         )
 
 
-async def test_fifty_concurrent_deductions_against_twenty(sessions):
+@pytest.fixture
+async def small_pools(settings, database_url):
+    """Engines of 5 connections at most: many tasks contend, the server is not flooded."""
+    small = settings.model_copy(update={"db_pool_max": 4, "db_pool_overflow": 1})
+    engines = []
+
+    def make() -> async_sessionmaker[AsyncSession]:
+        engines.append(create_engine(small, database_url))
+        return session_factory(engines[-1])
+
+    yield make
+    for engine in engines:
+        await engine.dispose()
+
+
+async def test_fifty_concurrent_deductions_against_twenty(sessions, small_pools):
     user_id = await make_user(sessions, "10")
-    results = await asyncio.gather(*(try_deduct(sessions, user_id, "0.5") for _ in range(50)))
+    pool = small_pools()
+    results = await asyncio.gather(*(try_deduct(pool, user_id, "0.5") for _ in range(50)))
     assert results.count(True) == 20
     rows = await assert_history_adds_up(sessions, user_id, Decimal(10))
     assert len(rows) == 20
@@ -92,24 +108,19 @@ async def test_fifty_concurrent_deductions_against_twenty(sessions):
     assert await count_transactions(sessions, user_id, TransactionStatus.FAILED) == 30
 
 
-async def test_one_user_debited_from_several_engines(settings, database_url, sessions):
+async def test_one_user_debited_from_several_engines(sessions, small_pools):
     """Several engines stand in for several server processes, each with its own pool."""
     user_id = await make_user(sessions, "30")
-    engines = [create_engine(settings, database_url) for _ in range(3)]
-    try:
-        factories = [session_factory(e) for e in engines]
+    factories = [small_pools() for _ in range(3)]
 
-        async def credit(factory, i: int) -> None:
-            async with factory() as session, session.begin():
-                change = ledger.reward if i % 2 else ledger.refund
-                await change(session, user_id, Decimal("0.25"), description="credit")
+    async def credit(factory, i: int) -> None:
+        async with factory() as session, session.begin():
+            change = ledger.reward if i % 2 else ledger.refund
+            await change(session, user_id, Decimal("0.25"), description="credit")
 
-        debits = [try_deduct(factories[i % 3], user_id, "1") for i in range(45)]
-        credits = [credit(factories[i % 3], i) for i in range(12)]
-        results = await asyncio.gather(*debits, *credits)
-    finally:
-        for engine in engines:
-            await engine.dispose()
+    debits = [try_deduct(factories[i % 3], user_id, "1") for i in range(45)]
+    credits = [credit(factories[i % 3], i) for i in range(12)]
+    results = await asyncio.gather(*debits, *credits)
     succeeded = results[:45].count(True)
     rows = await assert_history_adds_up(sessions, user_id, Decimal(30))
     assert len(rows) == succeeded + 12

@@ -6,13 +6,22 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.responses import RedirectResponse, StreamingResponse
+from starlette.routing import Route
 
 from core.models.enums import DealSource, MarketCategory, MarketType
 from core.reference_data import DEFAULT_MARKETS
 from markets import ebay, sigv4
 from markets.adapters import adapter_for
 from markets.base import Endpoint, MalformedResponse, MarketError, MarketQuery, NotConfigured
-from markets.product_page import PageGone, fetch_product_page
+from markets.product_page import (
+    ForbiddenAddress,
+    NotAProductPage,
+    PageGone,
+    fetch_product_page,
+)
+from tests.live_server import serve_in_thread
 from tests.markets_support import admin, market_settings, running_sandbox, set_fault
 
 ENDPOINTS = {market_type: path for _, market_type, _, path in DEFAULT_MARKETS}
@@ -165,9 +174,43 @@ async def test_an_answer_in_the_wrong_shape_is_malformed(creds):
 async def test_product_pages_carry_schema_org_offers(creds, sandbox):
     (offer,) = await run(MarketType.TARGET, creds, sandbox, MarketQuery("air fryer", limit=1))
     async with httpx.AsyncClient() as http:
-        page = await fetch_product_page(http, offer.url)
+        page = await fetch_product_page(http, offer.url, allow_private=True)
         assert page.title == offer.title
         assert page.price == offer.current_price
         assert page.gtin == offer.upc
         with pytest.raises(PageGone):
-            await fetch_product_page(http, f"{sandbox}/target/p/x/-/A-1")
+            await fetch_product_page(http, f"{sandbox}/target/p/x/-/A-1", allow_private=True)
+
+
+async def test_every_redirect_hop_is_checked(sandbox):
+    """A trusted origin may not redirect the fetch to a private address."""
+    page = f"{sandbox}/amazon/dp/B0000000"
+
+    async def bounce(request):
+        return RedirectResponse(page, status_code=302)
+
+    app = Starlette(routes=[Route("/go", bounce)])
+    with serve_in_thread(app) as hop:
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(ForbiddenAddress):
+                await fetch_product_page(http, f"{hop}/go", trusted_origins=frozenset({hop}))
+            with pytest.raises(PageGone):  # allowed, it reaches the sandbox: no such item
+                await fetch_product_page(
+                    http, f"{hop}/go", trusted_origins=frozenset({hop, sandbox})
+                )
+
+
+async def test_an_oversized_page_is_refused_without_reading_it_all():
+    async def huge(request):
+        chunk = b"<p>" + b"x" * 65_536 + b"</p>"
+
+        async def body():
+            for _ in range(200):  # ~13 MB, more than MAX_PAGE_BYTES
+                yield chunk
+
+        return StreamingResponse(body(), media_type="text/html")
+
+    with serve_in_thread(Starlette(routes=[Route("/big", huge)])) as url:
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(NotAProductPage, match="larger than"):
+                await fetch_product_page(http, f"{url}/big", allow_private=True)

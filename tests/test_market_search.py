@@ -13,9 +13,6 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from core import migrate
-from core.database import seed
-from core.db import create_engine, session_factory
 from core.models import Market
 from core.models.enums import MarketStatus, MarketType
 from markets import health
@@ -24,18 +21,13 @@ from tests.markets_support import market_settings, reset_markets, running_sandbo
 
 
 @pytest.fixture(scope="module")
-def database(make_database):
-    url = make_database()
-    migrate.upgrade(url)
-    return url
+def sessions(module_db):
+    return module_db.sessions
 
 
 @pytest.fixture(scope="module")
-async def sessions(settings, database):
-    engine = create_engine(settings, database)
-    await seed(engine)
-    yield session_factory(engine, settings)
-    await engine.dispose()
+def database(module_db):
+    return module_db.url
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +200,9 @@ HAMMER = textwrap.dedent("""
     from markets import health
 
     async def main(url, market_id, n):
-        settings = Settings(database_url=url, db_pool_min=1, _env_file=None)
+        settings = Settings(
+            database_url=url, db_pool_min=1, db_pool_max=4, db_pool_overflow=0, _env_file=None
+        )
         engine = create_engine(settings, url)
         sessions = session_factory(engine)
         verdicts = await asyncio.gather(

@@ -11,9 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from api.main import create_app
-from core import migrate
-from core.database import seed
-from core.db import create_engine, session_factory
 from core.models import Market
 from core.models.enums import MarketType
 from core.reference_data import DEFAULT_MARKETS
@@ -25,18 +22,13 @@ from tests.markets_support import market_settings
 
 
 @pytest.fixture(scope="module")
-def database(make_database):
-    url = make_database()
-    migrate.upgrade(url)
-    return url
+def sessions(module_db):
+    return module_db.sessions
 
 
 @pytest.fixture(scope="module")
-async def sessions(settings, database):
-    engine = create_engine(settings, database)
-    await seed(engine)
-    yield session_factory(engine, settings)
-    await engine.dispose()
+def database(module_db):
+    return module_db.url
 
 
 async def rows(sessions) -> dict[MarketType, Market]:

@@ -39,7 +39,11 @@ def test_seed_has_twelve_tables_and_eighteen_enums(migrated_catalog):
 
 
 # Indexes later migrations add on top of the seed, each for a reason given in its migration.
-ADDED_INDEXES: set[str] = {"uq_deals_goal_url", "ix_deals_fts"}  # 0002: deal upsert, full-text
+ADDED_INDEXES: set[str] = {
+    "uq_deals_goal_url",  # 0002: deal upsert
+    "ix_deals_fts",  # 0002: full-text
+    "ix_chat_messages_client_id",  # 0003: a client message id runs once
+}
 
 
 def test_head_only_adds_declared_indexes(seed_catalog, make_database):

@@ -11,7 +11,12 @@ from uuid import UUID
 from langchain_core.tools import BaseTool, ToolException, tool
 from pydantic import BaseModel
 
+from core.deals import DealError
 from core.goals import GoalError
+from markets.base import MarketError
+
+# Errors whose message the model should read (and maybe act on), not crashes.
+DOMAIN_ERRORS = (GoalError, DealError, MarketError)
 
 ToolFunc = Callable[..., Awaitable[Any]]
 
@@ -19,7 +24,7 @@ ToolFunc = Callable[..., Awaitable[Any]]
 def agent_tool(args_schema: type[BaseModel] | None = None) -> Callable[[ToolFunc], BaseTool]:
     """@tool with a Pydantic schema whose errors go back to the model, never crash the turn.
 
-    Domain errors (GoalError) and ToolException become the tool's error message; the
+    Domain errors (DOMAIN_ERRORS) and ToolException become the tool's error message; the
     agent's ToolNode already turns argument validation errors into one. A tool without
     arguments passes no schema (langchain-core would then drop the injected runtime).
     """
@@ -29,7 +34,7 @@ def agent_tool(args_schema: type[BaseModel] | None = None) -> Callable[[ToolFunc
         async def guarded(*args: Any, **kwargs: Any) -> Any:
             try:
                 return await func(*args, **kwargs)
-            except GoalError as error:
+            except DOMAIN_ERRORS as error:
                 raise ToolException(str(error)) from error
 
         made = tool(args_schema=args_schema)(guarded) if args_schema else tool(guarded)

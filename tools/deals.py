@@ -1,21 +1,19 @@
 """The market and deal tools: search_markets, query_deals, track_product_url, for the
 signed-in user only (the user comes from runtime.context, never from the model)."""
 
-import functools
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from langchain.tools import ToolRuntime
-from langchain_core.tools import BaseTool, ToolException, tool
 from pydantic import BaseModel, Field
 
 from core import deals
 from core.models import Deal
 from core.models.enums import DealStatus, MarketCategory, MarketType
-from markets.base import MarketError, Offer
+from markets.base import Offer
 from markets.search import ProductMatch, SearchRequest, search
+from tools.common import agent_tool
 from tools.context import AgentContext, ServiceUse
 
 Price = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
@@ -23,7 +21,7 @@ Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)
 
 
 class SearchMarketsArgs(BaseModel):
-    query: str = Field(min_length=1, max_length=200, description="What to look for.")
+    query: str = Field(min_length=1, max_length=200, pattern=r"\S", description="What to look for.")
     category: MarketCategory | None = Field(default=None, description="Market category.")
     max_price: Price | None = Field(default=None, description="Highest price (USD).")
     min_discount: Percent | None = Field(default=None, description="Least discount, 0-100.")
@@ -56,28 +54,6 @@ class TrackProductUrlArgs(BaseModel):
     goal_id: UUID | None = Field(
         default=None, description="The goal to track it under (default: this chat's goal)."
     )
-
-
-def guarded(func: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """Domain and market errors go back to the model as the tool's error message."""
-
-    @functools.wraps(func)
-    async def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await func(*args, **kwargs)
-        except (deals.DealError, MarketError, ValueError) as error:
-            raise ToolException(str(error)) from error
-
-    return run
-
-
-def deals_tool(schema: type[BaseModel]) -> Callable[[Callable[..., Awaitable[Any]]], BaseTool]:
-    def wrap(func: Callable[..., Awaitable[Any]]) -> BaseTool:
-        made = tool(args_schema=schema)(guarded(func))
-        made.handle_tool_error = True
-        return made
-
-    return wrap
 
 
 def money(value: Decimal | None) -> str | None:
@@ -121,7 +97,7 @@ def deal_view(deal: Deal) -> dict[str, Any]:
     }
 
 
-@deals_tool(SearchMarketsArgs)
+@agent_tool(SearchMarketsArgs)
 async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict[str, Any]:
     """Search Amazon, Walmart, eBay, Target and Best Buy at once for current offers.
 
@@ -132,14 +108,7 @@ async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> d
     if args.goal_id is not None:
         async with ctx.sessions() as session:
             await deals.owned_goal(session, ctx.user_id, args.goal_id)  # before any search
-    request = SearchRequest(
-        query=args.query,
-        category=args.category,
-        max_price=args.max_price,
-        min_discount=args.min_discount,
-        markets=args.markets,
-        limit=args.limit,
-    )
+    request = SearchRequest(**args.model_dump(exclude={"goal_id"}))
     result = await search(ctx.sessions, ctx.http, request, settings=ctx.settings)
     ctx.services_used.append(ServiceUse("market_search", goal_id=args.goal_id))
     stored = 0
@@ -157,7 +126,7 @@ async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> d
     }
 
 
-@deals_tool(QueryDealsArgs)
+@agent_tool(QueryDealsArgs)
 async def query_deals(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict[str, Any]:
     """Look through the deals already found for the user's goals (with price and status)."""
     args = QueryDealsArgs(**fields)
@@ -170,7 +139,7 @@ async def query_deals(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict
     return {"deals": [deal_view(d) for d in found]}
 
 
-@deals_tool(TrackProductUrlArgs)
+@agent_tool(TrackProductUrlArgs)
 async def track_product_url(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict[str, Any]:
     """Track any product page by its URL as a deal of one of the user's goals: its price
     is read now and kept in the deal's price history."""
@@ -180,5 +149,12 @@ async def track_product_url(runtime: ToolRuntime[AgentContext], **fields: Any) -
     if goal_id is None:
         raise deals.DealError("Say which goal to track it under (goal_id), or create one first.")
     async with ctx.sessions.begin() as session:
-        deal = await deals.track_product_url(session, ctx.http, ctx.user_id, goal_id, args.url)
+        deal = await deals.track_product_url(
+            session,
+            ctx.http,
+            ctx.user_id,
+            goal_id,
+            args.url,
+            allow_private=ctx.settings.track_private_hosts,
+        )
     return {"deal": deal_view(deal)}

@@ -21,7 +21,7 @@ class Strict(BaseModel):
 class Registration(Strict):
     email: EmailStr
     password: str = Password
-    name: str | None = Field(default=None, max_length=255)
+    name: str | None = Field(default=None, min_length=1, max_length=255)
     referral_code: str | None = Field(default=None, max_length=10)
 
 

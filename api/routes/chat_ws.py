@@ -107,15 +107,14 @@ class ChatConnection:
             self.open = False
 
     async def serve(self) -> None:
+        # Subscribed before the undelivered ones are read, so none falls in between.
         with self.runtime.listener.subscribe(self.user_id) as inbox:
             inbox.put_nowait(None)  # first, whatever is still undelivered
+            async with self.sessions() as session:
+                balance = await chat.token_balance(session, self.user_id)
+            await self.send({"type": "ready", "user_id": self.user_id, "token_balance": balance})
             pusher = asyncio.create_task(self._push_notifications(inbox))
             try:
-                async with self.sessions() as session:
-                    balance = await chat.token_balance(session, self.user_id)
-                await self.send(
-                    {"type": "ready", "user_id": self.user_id, "token_balance": balance}
-                )
                 await self._receive_frames()
             finally:
                 self.open = False

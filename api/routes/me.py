@@ -50,7 +50,7 @@ class Profile(BaseModel):
 class ProfileChanges(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=255)
+    name: str | None = Field(default=None, min_length=1, max_length=255)
     preferences: dict[str, Any] = Field(default_factory=dict)
     notification_channels: list[str] = Field(default_factory=list, max_length=10)
     sol_address: str | None = None
