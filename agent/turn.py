@@ -3,15 +3,16 @@
     run_turn(request, emit) -> TurnOutcome
 
 1. One transaction: the balance must cover the smallest charge (else InsufficientBalance,
-   before any model call, nothing stored); the history window is read; the user message
+   before any model call, nothing stored), a goal_id must be the user's (else
+   GoalNotFound, likewise); the history window is read; the user message
    is stored (tokens_used = its tiktoken count, meta_data.client_message_id).
    emit({"type": "ack", "id": client_message_id, "message_id": ...}).
 2. The agent runs, streaming: emit delta / tool_call / tool_result frames as they happen.
 3. One transaction: the assistant message is stored (tokens_used = the provider's usage
    summed over the turn's model calls, or tiktoken counts where none was reported) and
    core.billing settles the turn with one deduction.
-A model failure (after the client's own retries) charges no chat_turn part, only services
-the tools completed, stores no reply, and raises LLMUnavailable.
+A failed turn charges no chat_turn part, only services the tools completed, and stores no
+reply; a provider failure (after the openai client's bounded retries) is LLMUnavailable.
 emit() failing (a client gone) never stops the turn: it is finished, stored and billed.
 """
 
@@ -46,7 +47,7 @@ from core import billing
 from core.config import Settings
 from core.db import in_transaction
 from core.goals import GoalNotFound, get_goal
-from core.models import ChatMessage
+from core.models import ChatMessage, TokenPricing
 from core.models.enums import MessageRole
 from tools.context import AgentContext
 
@@ -181,10 +182,17 @@ class TurnRecorder:
         await self.send({"type": "tool_result", **call, **outcome})
 
 
+@dataclass
+class StartedTurn:
+    asked: ChatMessage  # the stored user message
+    history: list[BaseMessage]
+    chat_price: TokenPricing  # the chat_turn price quoted at the start, charged at the end
+
+
 async def start_turn(
     session: AsyncSession, request: TurnRequest, turn_id: uuid.UUID
-) -> tuple[ChatMessage, list[BaseMessage]]:
-    await billing.check_can_start_turn(session, request.user_id)
+) -> StartedTurn:
+    chat_price = await billing.check_can_start_turn(session, request.user_id)
     if request.goal_id is not None:
         await get_goal(session, request.user_id, request.goal_id)  # GoalNotFound if not theirs
     history = await recent_history(session, request.user_id, request.settings.agent_history_tokens)
@@ -203,16 +211,15 @@ async def start_turn(
         },
     )
     session.add(message)
-    return message, history
+    return StartedTurn(message, history, chat_price)
 
 
 async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
     turn_id = uuid.uuid4()
     settings = request.settings
     install_offline_cache(settings.home / "tiktoken")  # before any token is counted
-    asked, history = await in_transaction(
-        request.sessions, lambda s: start_turn(s, request, turn_id)
-    )
+    started = await in_transaction(request.sessions, lambda s: start_turn(s, request, turn_id))
+    asked = started.asked
     model = chat_model(settings)
     agent = build_agent(model, settings.agent_max_model_calls)
     context = AgentContext(
@@ -222,12 +229,12 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
         settings=settings,
         goal_id=request.goal_id,
     )
-    prompt = [SystemMessage(system_prompt(request.goal_id)), *history]
+    prompt = [SystemMessage(system_prompt(request.goal_id)), *started.history]
     human = HumanMessage(content=request.content)
     recorder = TurnRecorder(turn_id, emit, [*prompt, human])
     ack = {"type": "ack", "id": request.client_message_id, "message_id": str(asked.id)}
     await recorder.send(ack)
-    started = time.perf_counter()
+    clock = time.perf_counter()
     try:
         async for mode, data in agent.astream(
             {"messages": [*prompt, human]},
@@ -243,18 +250,19 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
         if isinstance(error, openai.APIError | httpx.HTTPError):
             raise LLMUnavailable(f"the model is unavailable: {type(error).__name__}") from error
         raise
-    latency_ms = round((time.perf_counter() - started) * 1000, 1)
-    return await finish_turn(request, context, recorder, asked, model_name(model), latency_ms)
+    latency_ms = round((time.perf_counter() - clock) * 1000, 1)
+    return await finish_turn(request, context, recorder, started, model_name(model), latency_ms)
 
 
 async def finish_turn(
     request: TurnRequest,
     context: AgentContext,
     recorder: TurnRecorder,
-    asked: ChatMessage,
+    started: StartedTurn,
     model: str,
     latency_ms: float,
 ) -> TurnOutcome:
+    asked = started.asked
     content = recorder.content or "Sorry, I have no answer to that."
     reply_id = uuid.uuid4()
     links = {
@@ -272,6 +280,7 @@ async def finish_turn(
             services=context.services_used,
             goal_id=goal_id,
             meta=links,
+            chat_price=started.chat_price,
         )
         session.add(
             ChatMessage(

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import ledger
 from core.ledger import InsufficientBalance
-from core.models import User
+from core.models import TokenPricing, User
 
 CHAT_TURN = "chat_turn"
 
@@ -59,22 +59,29 @@ async def balance_of(session: AsyncSession, user_id: uuid.UUID) -> Decimal:
     return await session.scalar(select(User.token_balance).where(User.id == user_id))
 
 
-async def check_can_start_turn(session: AsyncSession, user_id: uuid.UUID) -> Decimal:
-    """The balance, if it covers the smallest possible turn; else InsufficientBalance."""
-    minimum = ledger.cost(await ledger.current_price(session, CHAT_TURN), 0)
+async def check_can_start_turn(session: AsyncSession, user_id: uuid.UUID) -> TokenPricing:
+    """The chat_turn price the turn will be charged at, if the balance covers the smallest
+    possible turn; else InsufficientBalance."""
+    price = await ledger.current_price(session, CHAT_TURN)
+    minimum = ledger.cost(price, 0)
     balance = await balance_of(session, user_id)
     if balance < minimum:
         raise InsufficientBalance(balance, minimum)
-    return balance
+    return price
 
 
 async def price_lines(
-    session: AsyncSession, tokens: int | None, services: list[ServiceUsed]
+    session: AsyncSession,
+    tokens: int | None,
+    services: list[ServiceUsed],
+    chat_price: TokenPricing | None,
 ) -> list[Line]:
     wanted = ([(CHAT_TURN, tokens, None)] if tokens is not None else []) + [
         (s.service_type, s.units, s.goal_id) for s in services
     ]
-    prices = {kind: await ledger.current_price(session, kind) for kind in {w[0] for w in wanted}}
+    prices = {CHAT_TURN: chat_price} if chat_price else {}
+    for kind in {w[0] for w in wanted} - prices.keys():
+        prices[kind] = await ledger.current_price(session, kind)
     return [Line(kind, n, ledger.cost(prices[kind], n), goal) for kind, n, goal in wanted]
 
 
@@ -86,14 +93,17 @@ async def settle_turn(
     services: list[ServiceUsed],
     goal_id: uuid.UUID | None,
     meta: dict[str, Any],
+    chat_price: TokenPricing | None = None,
 ) -> Settlement:
     """Charge the turn in the caller's transaction: one deduction, its lines in meta_data.
+
+    `chat_price`: the chat_turn price quoted when the turn started (default: the current one).
 
     If the balance fell short of the full charge (tools may cost more than the minimum
     checked before the turn), what is left is taken and the shortfall noted: the work was
     done and is not undone. A goal over its own max_tokens is charged without the goal link.
     """
-    lines = await price_lines(session, tokens, services)
+    lines = await price_lines(session, tokens, services, chat_price)
     amount = sum((line.amount for line in lines), Decimal(0))
     if amount == 0:
         return Settlement(Decimal(0), await balance_of(session, user_id), None, lines)

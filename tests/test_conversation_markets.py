@@ -23,7 +23,7 @@ async def sessions(settings, make_database):
     """A private database: the sandbox fixture points its markets rows at the sandbox."""
     url = make_database()
     migrate.upgrade(url)
-    engine = create_engine(settings, url)
+    engine = create_engine(settings.model_copy(update={"db_pool_max": 5}), url)
     await seed(engine)
     yield session_factory(engine, settings)
     await engine.dispose()
