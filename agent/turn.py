@@ -49,6 +49,7 @@ from core.db import in_transaction
 from core.goals import GoalNotFound, get_goal
 from core.models import ChatMessage, TokenPricing
 from core.models.enums import MessageRole
+from core.plain import decimal_text
 from tools.context import AgentContext
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,8 @@ class TurnOutcome:
             "message_id": str(self.message_id),
             "content": self.content,
             "tokens_used": self.tokens_used,
-            "charged": str(self.charged),
-            "token_balance": str(self.token_balance),
+            "charged": decimal_text(self.charged),
+            "token_balance": decimal_text(self.token_balance),
         }
 
 
@@ -298,9 +299,9 @@ async def finish_turn(
                     "model_calls": recorder.model_calls,
                     "usage_source": "model" if recorder.reported_by_provider else "tiktoken",
                     "tool_calls": list(recorder.tool_calls.values()),
-                    "charged": str(settlement.charged),
+                    "charged": decimal_text(settlement.charged),
                     "transaction_id": str(settlement.transaction_id),
-                    "token_balance": str(settlement.balance),
+                    "token_balance": decimal_text(settlement.balance),
                     "content_tokens": count_text(content),
                 },
             )

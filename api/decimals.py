@@ -5,6 +5,6 @@ from typing import Annotated
 
 from pydantic import PlainSerializer
 
-PlainDecimal = Annotated[
-    Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
-]
+from core.plain import decimal_text
+
+PlainDecimal = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str, when_used="json")]

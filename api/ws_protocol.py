@@ -3,8 +3,6 @@ docs/websocket-protocol.md is the reference."""
 
 import json
 import uuid
-from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -12,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from core.config import Settings
 from core.models.chat import ChatMessage
 from core.models.notifications import Notification
+from core.plain import plain_scalar
 
 CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHORIZED = 4401
@@ -122,17 +121,9 @@ def error(code: str, message: str, client_id: str | None = None) -> dict[str, An
     return frame
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal | uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def dumps(frame: dict[str, Any]) -> str:
     """JSON text of a server frame: Decimals and UUIDs as strings, times as ISO 8601."""
-    return json.dumps(frame, default=_plain, separators=(",", ":"))
+    return json.dumps(frame, default=plain_scalar, separators=(",", ":"))
 
 
 def message_fields(message: ChatMessage) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from langchain.tools import ToolRuntime
 from sqlalchemy import select
 
 from core.models import User
-from tools.common import agent_tool, jsonable
+from core.plain import jsonable
+from tools.common import agent_tool
 from tools.context import AgentContext
 
 

@@ -1,15 +1,12 @@
-"""What every tool shares: how errors reach the model, and JSON-safe values."""
+"""What every tool shares: how errors reach the model, and the price and percent types."""
 
 import functools
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from decimal import Decimal
-from enum import Enum
-from typing import Any
-from uuid import UUID
+from typing import Annotated, Any
 
 from langchain_core.tools import BaseTool, ToolException, tool
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from core.deals import DealError
 from core.goals import GoalError
@@ -19,6 +16,15 @@ from markets.base import MarketError
 DOMAIN_ERRORS = (GoalError, DealError, MarketError)
 
 ToolFunc = Callable[..., Awaitable[Any]]
+
+
+def cents(value: Decimal) -> Decimal:
+    """300 and 300.0 are both stored as 300.00: show the model what is stored."""
+    return value.quantize(Decimal("0.01"))
+
+
+Price = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2), AfterValidator(cents)]
+Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 
 
 def agent_tool(args_schema: type[BaseModel] | None = None) -> Callable[[ToolFunc], BaseTool]:
@@ -42,18 +48,3 @@ def agent_tool(args_schema: type[BaseModel] | None = None) -> Callable[[ToolFunc
         return made
 
     return wrap
-
-
-def jsonable(value: Any) -> Any:
-    """Decimals as strings, datetimes ISO, enums and UUIDs by value."""
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value

@@ -2,7 +2,7 @@
 signed-in user only (the user comes from runtime.context, never from the model)."""
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from langchain.tools import ToolRuntime
@@ -11,13 +11,11 @@ from pydantic import BaseModel, Field
 from core import deals
 from core.models import Deal
 from core.models.enums import DealStatus, MarketCategory, MarketType
+from core.plain import decimal_text
 from markets.base import Offer
 from markets.search import ProductMatch, SearchRequest, search
-from tools.common import agent_tool
+from tools.common import Percent, Price, agent_tool
 from tools.context import AgentContext, ServiceUse
-
-Price = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
-Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 
 
 class SearchMarketsArgs(BaseModel):
@@ -57,7 +55,7 @@ class TrackProductUrlArgs(BaseModel):
 
 
 def money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else decimal_text(value)
 
 
 def offer_view(offer: Offer) -> dict[str, Any]:

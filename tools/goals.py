@@ -11,7 +11,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from core import goals
 from core.models import Goal
 from core.models.enums import GoalPriority, GoalStatus, MarketCategory
-from tools.common import agent_tool, jsonable
+from core.plain import jsonable
+from tools.common import Percent, Price, agent_tool
 from tools.context import AgentContext, ServiceUse
 
 
@@ -22,8 +23,6 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value
 
 
-Price = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
-Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 Deadline = Annotated[datetime, AfterValidator(as_utc)]
 
 

@@ -1,0 +1,36 @@
+"""Values as plain JSON: Decimals as plain decimal strings ("0.00000000", never "0E-8"),
+UUIDs as strings, times ISO 8601, enums by value."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+
+def decimal_text(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def plain_scalar(value: Any) -> Any:
+    """json.dumps' `default`: the JSON form of a value it cannot write itself."""
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def jsonable(value: Any) -> Any:
+    """`value` with every nested Decimal, UUID, datetime and enum in its JSON form."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return plain_scalar(value)
