@@ -18,7 +18,15 @@ BUDGET_RE = re.compile(
     re.I,
 )
 TARGET_RE = re.compile(
-    rf"\b(?:target(?: price)?(?: of| is)?|ideally|hoping for)\s*:?\s*{MONEY}", re.I
+    rf"\b(?:target(?: price)?(?: of| is)?|ideally|hoping for"
+    rf"|(?:drops?|dips?|falls?|goes|gets|comes)\s+(?:down\s+)?(?:below|under|to))\s*:?\s*{MONEY}",
+    re.I,
+)
+# "…, tell me if one drops below $250": find it now and keep watching (a goal, then a search).
+WATCH_RE = re.compile(
+    r"\b(?:(?:tell|notify|alert|ping|warn) me|let me know)\s+(?:if|when|once|whenever)\b"
+    r"|\bkeep (?:an eye on it|watching|tracking)\b",
+    re.I,
 )
 MIN_PRICE_RE = re.compile(rf"\b(?:over|above|more than|at least)\s*{MONEY}(?!\s*%)", re.I)
 DISCOUNT_RE = re.compile(
@@ -110,6 +118,7 @@ class Intent:
     args: dict[str, Any] = field(default_factory=dict)
     goal_ref: str | None = None  # words naming a goal, or its id
     about_goal: bool = False  # a search for one of the user's goals
+    then_search: bool = False  # a goal to create, then search the markets for at once
 
 
 def amount(text: str) -> str:
@@ -185,9 +194,11 @@ def clean_title(text: str, spans: list[re.Pattern[str]]) -> str:
 def read_goal_request(text: str, now: datetime) -> Intent:
     body = CREATE_RE.sub("", text, count=1)
     args: dict[str, Any] = {}
+    budget_text = body
     if m := TARGET_RE.search(body):
         args["target_price"] = amount(m[1])
-    if m := BUDGET_RE.search(body):
+        budget_text = body[: m.start()] + "," + body[m.end() :]  # "drops below $250" is no budget
+    if m := BUDGET_RE.search(budget_text):
         args["max_budget"] = amount(m[1])
     if m := DISCOUNT_RE.search(body):
         args["min_discount_percent"] = m[1]
@@ -209,6 +220,7 @@ def read_goal_request(text: str, now: datetime) -> Intent:
         r"\b(?:urgent|asap|high priority|brand new|refurbished|used)\b", "", body, flags=re.I
     )
     patterns = [
+        WATCH_RE,
         TARGET_RE,
         BUDGET_RE,
         DISCOUNT_RE,
@@ -269,6 +281,11 @@ def read(text: str, now: datetime | None = None) -> Intent:
             "deals", deal_filters(text, about), goal_ref(text, goal_id) if about else None
         )
     if SEARCH_RE.match(text):
+        if WATCH_RE.search(text) and not goal_id:
+            wanted = read_goal_request(SEARCH_RE.sub("", text, count=1), now)
+            if wanted.kind == "create":
+                wanted.then_search = True
+                return wanted
         return read_search(text, goal_id)
     if CREATE_RE.match(text):
         return read_goal_request(text, now)

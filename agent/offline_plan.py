@@ -63,6 +63,11 @@ def decide(intent: Intent, results: list[Result], current_goal: str | None) -> C
     if not results:
         return first_move(intent, current_goal)
     last = results[-1]
+    if intent.then_search and last.ok and last.name == "create_goal":
+        return follow_up(Intent("search"), last.data["goal"])
+    if intent.then_search and len(results) == 2:  # the goal stands whatever the search did
+        found = describe(last) if last.ok else f"The search didn't work: {first_line(last.data)}"
+        return f"{describe(results[0])}\n\n{found}"
     if not last.ok:
         return f"That didn't work: {first_line(last.data)}"
     if last.name == "list_goals" and needs_goal(intent):

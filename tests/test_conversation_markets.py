@@ -117,6 +117,31 @@ async def test_create_search_query_pause_balance(chat: Chat, sessions):
     assert rows[3].goal_id == goal.id  # the search turn concerned the goal
 
 
+async def test_find_and_tell_me_creates_the_goal_and_searches_for_it(chat: Chat, sessions):
+    """The README's opening request: one turn makes the goal and stores what it finds now."""
+    text = "find me a 27-inch 4K monitor under $300, tell me if one drops below $250"
+    outcome = await chat.say(text)
+    assert chat.tools_called() == ["create_goal", "search_markets"]
+    goal = await scalar(sessions, select(Goal).where(Goal.user_id == chat.user_id))
+    assert (goal.max_budget, goal.target_price) == (Decimal("300.00"), Decimal("250.00"))
+    search = chat.of_type("tool_call")[1]["args"]
+    assert search["goal_id"] == str(goal.id) and search["max_price"] == "300.00"
+    saved = chat.of_type("tool_result")[1]["result"]["saved_as_deals"]
+    assert saved > 0
+    assert await scalar(sessions, select(func.count()).where(Deal.goal_id == goal.id)) == saved
+    assert "now watching for **27-inch 4K monitor**" in outcome.content
+    assert f"Saved {saved} of them" in outcome.content
+    assert outcome.charged == await expected_charge(
+        sessions, outcome.tokens_used, "goal_creation", "market_search"
+    )
+
+
+async def test_amounts_read_as_plain_decimals(chat: Chat):
+    told = await chat.say("What's my balance?")  # a new user has spent 0.00000000, not 0E-8
+    assert "(0.00000000 spent so far" in told.content, told.content
+    assert chat.of_type("tool_result")[0]["result"]["total_tokens_spent"] == "0.00000000"
+
+
 async def test_another_users_goal_and_deals_stay_out_of_reach(chat: Chat, sessions, settings):
     offline = market_settings(settings, openai_api_key=None)
     async with httpx.AsyncClient() as http:

@@ -105,3 +105,24 @@ def test_deadlines_are_the_end_of_the_named_day():
         .args["end_date"]
         .startswith("2026-11-30")
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "find me a 27-inch 4K monitor under $300, tell me if one drops below $250",
+        "Search for a 27-inch 4K monitor under $300 and let me know when it drops to $250",
+    ],
+)
+def test_find_and_tell_me_is_a_goal_searched_at_once(text: str):
+    intent = read(text, NOW)
+    assert (intent.kind, intent.then_search) == ("create", True)
+    assert intent.args["title"] == "27-inch 4K monitor"
+    assert (intent.args["max_budget"], intent.args["target_price"]) == ("300", "250")
+
+
+def test_a_plain_search_or_goal_does_not_become_both():
+    assert read("Search for a 4K monitor under $300", NOW).kind == "search"
+    watch = read("Watch for a 4K monitor under $300, tell me if one drops below $250", NOW)
+    assert (watch.kind, watch.then_search) == ("create", False)
+    assert (watch.args["max_budget"], watch.args["target_price"]) == ("300", "250")
