@@ -9,6 +9,7 @@ from typing import Any
 from agent.intents import UUID_RE, Intent
 
 HELP = """I can watch the markets for you. Try:
+- "Find me a 27-inch 4K monitor under $300, tell me if one drops below $250"
 - "Watch for a 27-inch 4K monitor under $300 by Friday, at least 15% off"
 - "Search for a mechanical keyboard under $100 on Amazon"
 - "Search deals for my monitor goal"
