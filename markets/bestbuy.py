@@ -1,5 +1,6 @@
 """Best Buy: the Products API, searched with its parenthesised attribute query."""
 
+import re
 from typing import Any
 
 import httpx
@@ -27,7 +28,8 @@ SHOW = (
 
 def search_path(endpoint: Endpoint, query: MarketQuery) -> str:
     """e.g. /v1/products(search=4k&search=monitor&salePrice<=300)"""
-    terms = [f"search={word}" for word in query.keywords.split() if word.isalnum()]
+    # The API's search terms are alphanumeric: 27-inch is searched as 27 and inch.
+    terms = [f"search={word}" for word in re.findall(r"[^\W_]+", query.keywords)]
     terms = terms or ["search=*"]
     if query.max_price is not None:
         terms.append(f"salePrice<={query.max_price}")

@@ -73,6 +73,13 @@ async def test_a_search_reaches_all_five_markets(sessions, markets, creds):
         assert product.best.current_price == min(o.current_price for o in product.offers)
 
 
+@pytest.mark.parametrize("size", ["27-inch", "27 inch", "27in", '27"'])
+async def test_a_size_in_inches_finds_the_same_monitors_everywhere(sessions, markets, creds, size):
+    result = await find(sessions, creds, query=f"{size} 4k monitor", limit=50)
+    assert {o.market for o in result.offers} == set(MarketType)
+    assert all('27"' in o.title for o in result.offers)
+
+
 async def test_budget_and_discount_filters_hold_for_every_offer(sessions, markets, creds):
     result = await find(
         sessions, creds, query="monitor", max_price=Decimal(300), min_discount=Decimal(10)
