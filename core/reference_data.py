@@ -26,6 +26,7 @@ DEFAULT_PRICES = (
     DefaultPrice("goal_creation", Decimal("1"), description="creating a goal"),
     DefaultPrice("market_search", Decimal("0.5"), description="one search across the markets"),
     DefaultPrice("deal_query", Decimal("0.1"), description="one query of stored deals"),
+    DefaultPrice("url_tracking", Decimal("0.5"), description="reading a product page to track"),
     # Rewards: the price is what the ledger pays out, not what it takes.
     DefaultPrice("referral_reward", Decimal("10"), description="paid to a referrer per sign-up"),
     DefaultPrice("referral_bonus", Decimal("5"), description="paid to a referred new user"),

@@ -144,3 +144,5 @@ async def test_track_product_url(graph, context, pages):
     context.settings = context.settings.model_copy(update={"track_private_hosts": False})
     out = await call(graph, context, "track_product_url", url=f"{pages}/target_jsonld.html")
     assert isinstance(out, str) and "not a public address" in out
+    # Only the page that was read and tracked is charged.
+    assert [s.service_type for s in context.services_used] == ["url_tracking"]

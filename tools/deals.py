@@ -155,4 +155,5 @@ async def track_product_url(runtime: ToolRuntime[AgentContext], **fields: Any) -
             args.url,
             allow_private=ctx.settings.track_private_hosts,
         )
+    ctx.services_used.append(ServiceUse("url_tracking", goal_id=goal_id))
     return {"deal": deal_view(deal)}
