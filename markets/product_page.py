@@ -168,20 +168,39 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-async def check_address(url: str, trusted_origins: frozenset[str], allow_private: bool) -> None:
-    """Refuse URLs that lead inside this machine's network (a server fetching what a chat
-    names must not become a way in), unless the origin is a configured market's."""
+async def public_address(
+    url: str, trusted_origins: frozenset[str], allow_private: bool
+) -> str | None:
+    """The checked address to connect to for `url`, or None to connect by name.
+
+    Refuses URLs that lead inside this machine's network (a server fetching what a chat
+    names must not become a way in), unless the origin is a configured market's. The
+    caller connects to the address returned, so a name that resolves differently the
+    second time (DNS rebinding) cannot lead elsewhere."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ForbiddenAddress(f"not an http(s) URL: {url!r}")
     if allow_private or origin(url) in trusted_origins:
-        return
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443)
+        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port)
     except socket.gaierror as error:
         raise MarketError(f"cannot resolve {parts.hostname}: {error}") from error
-    if not all(ipaddress.ip_address(info[4][0]).is_global for info in infos):
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not addresses or not all(address.is_global for address in addresses):
         raise ForbiddenAddress(f"{parts.hostname} is not a public address")
+    return str(addresses[0])
+
+
+def pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The request for `url` sent to `address`: the URL with the address for its host, and
+    the name kept where the server and TLS look for it (the Host header and SNI)."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    headers = {"Host": parts.netloc.rsplit("@", 1)[-1]}
+    return parts._replace(netloc=netloc).geturl(), headers, {"sni_hostname": parts.hostname}
 
 
 async def fetch_product_page(
@@ -194,9 +213,13 @@ async def fetch_product_page(
     """Fetch and parse a product page, following redirects one checked hop at a time and
     reading at most MAX_PAGE_BYTES."""
     for _ in range(MAX_REDIRECTS + 1):
-        await check_address(url, trusted_origins, allow_private)
+        address = await public_address(url, trusted_origins, allow_private)
+        target, headers, extensions = pinned(url, address) if address else (url, {}, {})
+        headers["Accept"] = "text/html"
         try:
-            async with http.stream("GET", url, headers={"Accept": "text/html"}) as response:
+            async with http.stream(
+                "GET", target, headers=headers, extensions=extensions
+            ) as response:
                 if response.is_redirect:
                     url = urljoin(url, response.headers.get("location", ""))
                     continue

@@ -4,6 +4,7 @@ saved product pages served locally."""
 
 from datetime import date, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ from core.deals import (
 )
 from core.models import Deal, Goal, PriceTracking, User
 from core.models.enums import DealSource, DealStatus, MarketType
-from markets.product_page import ForbiddenAddress, NotAProductPage
+from markets.product_page import ForbiddenAddress, NotAProductPage, pinned
 from markets.sandbox.catalog import default_catalog
 from markets.sandbox.pricing import quote
 from markets.sandbox.wire import page_path
@@ -251,6 +252,18 @@ async def test_tracking_refuses_what_it_cannot_track(sessions, sandbox, pages, h
             await track_product_url(session, http, user.id, goal.id, "file:///etc/passwd")
     async with sessions() as session:
         assert await query_deals(session, user.id, DealFilters()) == []
+
+
+async def test_a_page_is_fetched_from_the_address_that_was_checked(pages, http):
+    """No second lookup of the name (DNS rebinding): the request goes to the pinned address
+    with the name as Host and SNI. shop.invalid resolves nowhere, so only that can work."""
+    shop = f"shop.invalid:{urlsplit(pages).port}"
+    target, headers, extensions = pinned(f"http://{shop}/target_jsonld.html?a=1", "127.0.0.1")
+    assert target == f"http://{shop.replace('shop.invalid', '127.0.0.1')}/target_jsonld.html?a=1"
+    assert (headers, extensions) == ({"Host": shop}, {"sni_hostname": "shop.invalid"})
+    response = await http.get(target, headers=headers, extensions=extensions)
+    assert response.status_code == 200 and '"Product"' in response.text
+    assert pinned("https://shop.example/p", "2001:db8::1")[0] == "https://[2001:db8::1]/p"
 
 
 def delisted_listing():
