@@ -8,6 +8,7 @@ from contextlib import ExitStack, asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from api.body_limit import BodyLimit
 from api.errors import install_error_handlers
 from api.routes import auth as auth_routes
 from api.routes import chat_ws, deals, health, markets, me, tokens
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.login_failure_window_s,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     for routes in (auth_routes, me, tokens, deals, markets):
         app.include_router(routes.router, prefix="/api/v1")

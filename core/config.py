@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     db_retry_delay_s: float = Field(default=1.0, description="Pause before such a retry.")
     db_slow_query_s: float = Field(default=1.0, description="Statements slower are logged.")
     log_level: str = Field(default="INFO", description="Python logging level.")
+    max_request_bytes: int = Field(default=1_048_576, description="Larger HTTP bodies get 413.")
     chat_auth_timeout_s: float = Field(default=10, description="Time to authenticate a socket.")
     chat_max_frame_bytes: int = Field(default=16384, description="Larger frames close with 1009.")
     chat_max_content_chars: int = Field(default=4000, description="Longest user message.")

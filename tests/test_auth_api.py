@@ -89,6 +89,35 @@ async def test_malformed_json_is_422_with_a_readable_message(client, payload):
         assert "not valid JSON" in body["message"]
 
 
+async def test_an_oversized_body_is_413_and_stores_nothing(client, settings, sessions):
+    email = new_email()
+    padding = "x" * settings.max_request_bytes
+    declared = await client.post(
+        "/auth/register", json={"email": email, "password": PASSWORD, "name": padding}
+    )
+
+    async def chunks():  # no Content-Length: counted as it arrives
+        yield f'{{"email": "{email}", "password": "{PASSWORD}", "name": "'.encode()
+        for _ in range(settings.max_request_bytes // 65536 + 1):
+            yield b"x" * 65536
+        yield b'"}'
+
+    streamed = await client.post(
+        "/auth/register", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        assert response.json() == {
+            "detail": f"the request body is larger than {settings.max_request_bytes} bytes",
+            "code": "payload_too_large",
+        }
+    async with sessions() as session:
+        assert await session.scalar(select(User.id).where(User.email == email)) is None
+    assert (
+        await client.post("/auth/register", json={"email": email, "password": PASSWORD})
+    ).is_success
+
+
 async def test_wrong_password_and_unknown_email_look_the_same(client):
     user = await register(client)
     wrong = await client.post("/auth/login", json={"email": user["email"], "password": "nope"})
