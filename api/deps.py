@@ -10,7 +10,7 @@ from core.auth import AuthError, Principal, authenticate, can_change_account, re
 from core.config import Settings
 from core.mailer import Mailer
 from core.models import User
-from core.throttle import LoginThrottle
+from core.throttle import Throttle
 
 
 def get_engine(request: Request) -> AsyncEngine:
@@ -34,13 +34,22 @@ def get_mailer(request: Request) -> Mailer:
     return request.app.state.mailer
 
 
-def get_login_throttle(request: Request) -> LoginThrottle:
+def get_login_throttle(request: Request) -> Throttle:
     return request.app.state.login_throttle
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def get_reset_throttle(request: Request) -> Throttle:
+    return request.app.state.reset_throttle
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
-ThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+ThrottleDep = Annotated[Throttle, Depends(get_login_throttle)]
+ResetThrottleDep = Annotated[Throttle, Depends(get_reset_throttle)]
 
 
 def bearer_token(request: Request) -> str:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from core.accounts import AccountError
 from core.auth import AuthError, ScopeDenied
 from core.ledger import GoalTokenLimitExceeded, InsufficientBalance, PricingNotConfigured
-from core.throttle import LoginThrottled
+from core.throttle import Throttled
 
 ACCOUNT_ERROR_STATUS = {"email_taken": 409, "sol_address_taken": 409, "invalid_reset_token": 400}
 
@@ -44,8 +44,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def forbidden(request: Request, exc: ScopeDenied) -> JSONResponse:
         return error(403, "insufficient_scope", str(exc))
 
-    @app.exception_handler(LoginThrottled)
-    async def throttled(request: Request, exc: LoginThrottled) -> JSONResponse:
+    @app.exception_handler(Throttled)
+    async def throttled(request: Request, exc: Throttled) -> JSONResponse:
         return error(429, "too_many_attempts", str(exc), **{"Retry-After": str(exc.retry_after_s)})
 
     @app.exception_handler(AccountError)

@@ -19,7 +19,7 @@ from core.database import prepare_database
 from core.db import create_engine, libpq_url, session_factory, warm_pool
 from core.embedded_db import database_url
 from core.mailer import mailer_from_settings
-from core.throttle import LoginThrottle
+from core.throttle import Throttle
 from markets.sandbox.embedded import prepare_markets
 
 
@@ -59,10 +59,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     auth.configure(settings)
     app.state.mailer = mailer_from_settings(settings)
-    app.state.login_throttle = LoginThrottle(
+    app.state.login_throttle = Throttle(
+        "failed logins",
         settings.login_max_failures,
         settings.login_max_failures_per_client,
         settings.login_failure_window_s,
+    )
+    app.state.reset_throttle = Throttle(
+        "password-reset requests",
+        settings.reset_max_requests,
+        settings.reset_max_requests_per_client,
+        settings.reset_request_window_s,
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     login_failure_window_s: int = Field(
         default=900, gt=0, description="Window over which failed logins are counted."
     )
+    reset_max_requests: int = Field(
+        default=3, ge=1, description="Password-reset requests per email in the window before 429."
+    )
+    reset_max_requests_per_client: int = Field(
+        default=10, ge=1, description="Reset requests per client address in the window before 429."
+    )
+    reset_request_window_s: int = Field(
+        default=3600, gt=0, description="Window over which reset requests are counted."
+    )
     signup_grant: Decimal = Field(
         default=Decimal("50"), ge=0, description="Tokens every new user starts with."
     )

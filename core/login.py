@@ -20,7 +20,7 @@ from core.config import Settings
 from core.models import User
 from core.models.enums import TokenScope, TokenStatus, TokenType
 from core.passwords import verify_password
-from core.throttle import LoginThrottle
+from core.throttle import Throttle
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ async def issue_pair(
 async def login(
     session: AsyncSession,
     settings: Settings,
-    throttle: LoginThrottle,
+    throttle: Throttle,
     *,
     email: str,
     password: str,
@@ -63,11 +63,11 @@ async def login(
     async with session.begin():
         user = await session.scalar(select(User).where(User.email == email))
         if not await verify_password(user.password if user else None, password):
-            throttle.failed(email, client)
+            throttle.record(email, client)
             raise AuthError("wrong email or password", "invalid_credentials")
         assert user is not None  # verify_password never accepts a missing user
         check_status(user.status)
-        throttle.succeeded(email)
+        throttle.forget(email)
         user.last_login_at = utc_now()
         return await issue_pair(session, user.id, scope, settings)
 

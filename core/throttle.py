@@ -1,4 +1,5 @@
-"""Failed-login counting per email and per client address, over a sliding window.
+"""Attempts (failed logins, password-reset requests) counted per email and per client
+address over a sliding window.
 
 Kept in this process's memory: with N server processes an attacker gets at most N times
 the allowance, which still turns a password-guessing run into a crawl.
@@ -13,14 +14,15 @@ from dataclasses import dataclass, field
 SWEEP_AT = 10_000
 
 
-class LoginThrottled(Exception):
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many failed logins; try again in {retry_after_s} seconds")
+class Throttled(Exception):
+    def __init__(self, what: str, retry_after_s: int) -> None:
+        super().__init__(f"too many {what}; try again in {retry_after_s} seconds")
         self.retry_after_s = retry_after_s
 
 
 @dataclass
-class LoginThrottle:
+class Throttle:
+    what: str  # the attempts counted, as the refusal names them
     max_per_email: int
     max_per_client: int
     window_s: float
@@ -28,21 +30,21 @@ class LoginThrottle:
     failures: dict[str, deque[float]] = field(default_factory=dict)
 
     def check(self, email: str, client: str) -> None:
-        """Raise LoginThrottled while either key has used up its failures."""
+        """Raise Throttled while either key has used up its failures."""
         waits = [
             self.wait(f"email:{email}", self.max_per_email),
             self.wait(f"client:{client}", self.max_per_client),
         ]
         if wait := max(waits):
-            raise LoginThrottled(wait)
+            raise Throttled(self.what, wait)
 
-    def failed(self, email: str, client: str) -> None:
+    def record(self, email: str, client: str) -> None:
         if len(self.failures) > SWEEP_AT:
             self.sweep()
         for key in (f"email:{email}", f"client:{client}"):
             self.failures.setdefault(key, deque()).append(self.clock())
 
-    def succeeded(self, email: str) -> None:
+    def forget(self, email: str) -> None:
         self.failures.pop(f"email:{email}", None)
 
     def wait(self, key: str, allowed: int) -> int:

@@ -404,3 +404,26 @@ async def test_concurrent_claims_of_one_sol_address(client):
         *(client.patch("/me", headers=bearer(t), json={"sol_address": address}) for t in logins)
     )
     assert sorted(r.status_code for r in responses) == [200, 409, 409, 409]
+
+
+async def test_password_reset_requests_are_throttled_alike_for_any_email(settings):
+    limited = settings.model_copy(
+        update={"reset_max_requests": 2, "reset_max_requests_per_client": 4}
+    )
+    with serve_in_thread(create_app(limited)) as base_url:
+        async with httpx.AsyncClient(base_url=f"{base_url}/api/v1", timeout=30) as client:
+
+            async def ask(email: str) -> httpx.Response:
+                return await client.post("/auth/password-reset/request", json={"email": email})
+
+            user = await register(client)
+            unknown = new_email()
+            known = [(await ask(user["email"])).status_code for _ in range(3)]
+            stranger = [(await ask(unknown)).status_code for _ in range(3)]
+            assert known == stranger == [202, 202, 429]  # no telling who has an account
+            blocked = await ask(new_email())  # the address has used its 4
+            assert blocked.status_code == 429
+            assert blocked.json()["code"] == "too_many_attempts"
+            assert "too many password-reset requests" in blocked.json()["detail"]
+            assert 0 < int(blocked.headers["Retry-After"]) <= limited.reset_request_window_s
+            await login(client, user["email"], PASSWORD)  # logins are counted apart

@@ -3,7 +3,15 @@
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from api.deps import BearerToken, MailerDep, SessionDep, SettingsDep, ThrottleDep
+from api.deps import (
+    BearerToken,
+    MailerDep,
+    ResetThrottleDep,
+    SessionDep,
+    SettingsDep,
+    ThrottleDep,
+    client_address,
+)
 from api.routes.me import Profile
 from core import accounts
 from core.login import TokenPair, login, logout, refresh_login
@@ -89,7 +97,7 @@ async def log_in(
     settings: SettingsDep,
     throttle: ThrottleDep,
 ) -> Tokens:
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     pair = await login(
         session,
         settings,
@@ -114,8 +122,17 @@ async def log_out(token: BearerToken, session: SessionDep) -> None:
 
 @router.post("/password-reset/request", status_code=202)
 async def request_reset(
-    body: ResetRequest, session: SessionDep, settings: SettingsDep, mailer: MailerDep
+    body: ResetRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    mailer: MailerDep,
+    throttle: ResetThrottleDep,
 ) -> Notice:
+    # Counted for every email alike, known or not: a 429 says nothing of who has an account.
+    email, client = body.email.strip().lower(), client_address(request)
+    throttle.check(email, client)
+    throttle.record(email, client)
     await accounts.request_password_reset(session, settings, mailer, body.email)
     return Notice(detail="if an account has this email, a reset link is on its way")
 
