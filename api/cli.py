@@ -13,15 +13,15 @@ from core.embedded_db import database_url
 
 
 def serve(args: argparse.Namespace) -> None:
-    from api.main import create_app
-    from api.ws_protocol import uvicorn_ws_options
-
     settings = get_settings()
     if args.workers > 1:
         from api.workers import serve_workers
 
         serve_workers(settings, args.host, args.port, args.workers)
         return
+    from api.main import create_app
+    from api.ws_protocol import uvicorn_ws_options
+
     uvicorn.run(
         create_app(settings),
         host=args.host,
