@@ -1,7 +1,6 @@
 """The `dealagent` command: serve, and the database chores."""
 
 import argparse
-import asyncio
 import logging
 
 import uvicorn
@@ -9,16 +8,20 @@ import uvicorn
 from api import cli_accounts
 from core import migrate
 from core.config import get_settings
-from core.database import seed
-from core.db import create_engine
+from core.database import run_with_engine, seed
 from core.embedded_db import database_url
 
 
 def serve(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    if args.workers > 1:
+        from api.workers import serve_workers
+
+        serve_workers(settings, args.host, args.port, args.workers)
+        return
     from api.main import create_app
     from api.ws_protocol import uvicorn_ws_options
 
-    settings = get_settings()
     uvicorn.run(
         create_app(settings),
         host=args.host,
@@ -48,16 +51,15 @@ def db_downgrade(args: argparse.Namespace) -> None:
 
 def db_seed(args: argparse.Namespace) -> None:
     settings = get_settings()
-
-    async def run(url: str) -> None:
-        engine = create_engine(settings, url)
-        try:
-            await seed(engine)
-        finally:
-            await engine.dispose()
-
     with database_url(settings) as url:
-        asyncio.run(run(url))
+        run_with_engine(settings, url, seed)
+
+
+def positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
 
 
 def parser() -> argparse.ArgumentParser:
@@ -67,6 +69,12 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("serve", help="run the HTTP and WebSocket service")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--workers",
+        type=positive,
+        default=1,
+        help="server processes sharing the port (default 1); more use more of the CPUs",
+    )
     p.set_defaults(run=serve)
 
     p = commands.add_parser("sandbox", help="run the sandbox marketplace alone")

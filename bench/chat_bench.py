@@ -4,11 +4,16 @@ against a real uvicorn serving the app. Prints p50/p99 of the time from sending
 `user_message` to receiving its `assistant_message`, and SQL statements per turn.
 
     .venv/bin/python bench/chat_bench.py [--sessions 50] [--turns 4] [--profile]
+        [--server-url http://127.0.0.1:8000]
 
 The server runs in this process (a SQLAlchemy cursor-execute listener counts its
 statements; --profile samples its thread to show where the time goes); the clients run in
 a child process so they do not share its GIL. DATABASE_URL picks the PostgreSQL server (a
 scratch database is made and dropped); unset, a throwaway embedded one is started.
+
+--server-url drives an already running server instead (e.g. `dealagent serve --workers 2`
+started with CHAT_RATE_LIMIT=100000): latencies only. DATABASE_URL must then be that
+server's database; the bench users' tokens are credited there.
 """
 
 import argparse
@@ -156,11 +161,32 @@ def phase(label: str, app: Any, base_url: str, tokens: list[str], turns: int, ar
     all_turns = len(tokens) * (turns + 1)
     cpu_ms = (time.process_time() - cpu_before) * 1000 / all_turns
     print(
-        f"{label}: {len(tokens)} session(s), {len(latencies)} measured turns: "
-        f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
-        f"mean {statistics.mean(latencies):.1f} ms; server CPU {cpu_ms:.1f} ms/turn; SQL per turn "
+        f"{timings(label, len(tokens), latencies)}; server CPU {cpu_ms:.1f} ms/turn; SQL per turn "
         f"{statements[0] / all_turns:.1f} (engine, connect included) + {GATE_STATEMENTS} (gate)"
     )
+
+
+def timings(label: str, sessions: int, latencies: list[float]) -> str:
+    return (
+        f"{label}: {sessions} session(s), {len(latencies)} measured turns: "
+        f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
+        f"mean {statistics.mean(latencies):.1f} ms"
+    )
+
+
+def run_against(args: argparse.Namespace) -> None:
+    """--server-url: a server running elsewhere; DATABASE_URL is its database."""
+    if not os.environ.get("DATABASE_URL"):
+        raise SystemExit("--server-url needs DATABASE_URL: the server's database")
+    settings = Settings(database_url=os.environ["DATABASE_URL"], _env_file=None)
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    tokens = asyncio.run(make_users(args.server_url, settings, args.sessions + 1))
+    for label, users, turns in (
+        ("alone", tokens[:1], args.alone_turns),
+        ("concurrent", tokens[1:], args.turns),
+    ):
+        latencies = drive(args.server_url, users, turns, args.message)
+        print(timings(label, len(users), latencies))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -201,11 +227,14 @@ def main() -> None:
     parser.add_argument("--alone-turns", type=int, default=20, help="turns of the lone session")
     parser.add_argument("--message", default="what's my balance?", help="one tool call")
     parser.add_argument("--profile", action="store_true", help="cProfile the server thread")
+    parser.add_argument("--server-url", help="drive this running server (see above)")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         tokens = json.loads(sys.stdin.read())
         asyncio.run(client_main(args.client, tokens, args.turns, args.message))
+    elif args.server_url:
+        run_against(args)
     else:
         run(args)
 

@@ -19,6 +19,14 @@ from core.database import seed
 from core.db import create_engine, session_factory
 from core.embedded_db import drop_database, ensure_database, start_embedded
 from tests.live_server import serve_in_thread
+from tests.serve_process import scratch_home
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    """A DEALAGENT_HOME for a `dealagent serve` child process (see scratch_home)."""
+    with scratch_home() as scratch:
+        yield scratch
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import errno
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -63,21 +65,50 @@ def loopback_socket(preferred_port: int) -> socket.socket:
     return sock
 
 
-async def start_embedded(settings: Settings) -> EmbeddedSandbox:
-    await asyncio.to_thread(default_catalog)  # build the catalog off the event loop
-    sock = loopback_socket(settings.sandbox_port)
+def sandbox_server(settings: Settings) -> QuietServer:
     # No log_config/log_level: uvicorn would reset the logging of the server we run inside.
     app = create_sandbox_app(settings)
     config = uvicorn.Config(app, log_config=None, log_level=None, access_log=False, lifespan="off")
-    server = QuietServer(config)
+    return QuietServer(config)
+
+
+def socket_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
+async def start_embedded(settings: Settings) -> EmbeddedSandbox:
+    await asyncio.to_thread(default_catalog)  # build the catalog off the event loop
+    sock = loopback_socket(settings.sandbox_port)
+    server = sandbox_server(settings)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
             await task  # raises what stopped it
             raise RuntimeError("the sandbox marketplace stopped during start-up")
         await asyncio.sleep(0.01)
-    host, port = sock.getsockname()[:2]
-    return EmbeddedSandbox(f"http://{host}:{port}", server, task)
+    return EmbeddedSandbox(socket_url(sock), server, task)
+
+
+@contextlib.contextmanager
+def sandbox_in_thread(settings: Settings) -> Iterator[str]:
+    """The sandbox served from a thread of a process with no event loop (the parent of
+    `serve --workers N`); yields its URL, stops it on exit."""
+    default_catalog()
+    sock = loopback_socket(settings.sandbox_port)
+    server = sandbox_server(settings)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="sandbox")
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the sandbox marketplace stopped during start-up")
+            time.sleep(0.01)
+        yield socket_url(sock)
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()
 
 
 async def point_markets_at(sessions: async_sessionmaker[AsyncSession], url: str) -> None:
