@@ -14,10 +14,9 @@ from core.models.enums import MessageRole
 MAX_MESSAGES = 60
 
 
-def content_tokens(message: ChatMessage) -> int:
+def content_tokens(content: str, stored: object) -> int:
     """Stored with each message when written, so the window costs no tokenizing."""
-    stored = message.meta_data.get("content_tokens")
-    return stored if isinstance(stored, int) else count_text(message.content)
+    return stored if isinstance(stored, int) else count_text(content)
 
 
 async def recent_history(
@@ -27,8 +26,10 @@ async def recent_history(
 
     The system prompt is not part of this window: the agent always adds it.
     """
-    rows = await session.scalars(
-        select(ChatMessage)
+    # Only the columns the window needs: whole rows (meta_data with its tool calls) cost
+    # far more to load than the window is worth.
+    rows = await session.execute(
+        select(ChatMessage.role, ChatMessage.content, ChatMessage.meta_data["content_tokens"])
         .where(
             ChatMessage.user_id == user_id,
             ChatMessage.role.in_((MessageRole.USER, MessageRole.ASSISTANT)),
@@ -38,11 +39,11 @@ async def recent_history(
     )
     window: list[BaseMessage] = []
     spent = 0
-    for row in rows:
-        spent += content_tokens(row) + 4
+    for role, content, stored in rows:
+        spent += content_tokens(content, stored) + 4
         if spent > budget_tokens:
             break
-        kind = HumanMessage if row.role == MessageRole.USER else AIMessage
-        window.append(kind(content=row.content))
+        kind = HumanMessage if role == MessageRole.USER else AIMessage
+        window.append(kind(content=content))
     window.reverse()
     return window
