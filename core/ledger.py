@@ -19,11 +19,12 @@ import logging
 import uuid
 import weakref
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, func, insert, literal, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import aliased
 from sqlalchemy.pool import NullPool
 
 from core.models import Goal, TokenBalanceHistory, TokenPricing, TokenTransaction, User
@@ -77,19 +79,37 @@ def prices_valid_at(at: datetime) -> Select[tuple[TokenPricing]]:
     )
 
 
-async def current_price(
-    session: AsyncSession, service_type: str, at: datetime | None = None
-) -> TokenPricing:
+def price_query(service_type: str, at: datetime | None = None) -> Select[tuple[TokenPricing]]:
     """The active row valid at `at` (default now); the newest valid_from wins."""
-    price = await session.scalar(
+    return (
         prices_valid_at(at or datetime.now(UTC))
         .where(TokenPricing.service_type == service_type)
         .order_by(TokenPricing.valid_from.desc())
         .limit(1)
     )
+
+
+async def current_price(
+    session: AsyncSession, service_type: str, at: datetime | None = None
+) -> TokenPricing:
+    """The active row valid at `at` (default now); the newest valid_from wins."""
+    price = await session.scalar(price_query(service_type, at))
     if price is None:
         raise PricingNotConfigured(service_type)
     return price
+
+
+async def price_and_balance(
+    session: AsyncSession, service_type: str, user_id: uuid.UUID
+) -> tuple[TokenPricing, Decimal]:
+    """current_price and the user's balance, read in one round trip."""
+    balance = select(User.token_balance).where(User.id == user_id).scalar_subquery()
+    row = (await session.execute(price_query(service_type).add_columns(balance))).first()
+    if row is None:
+        raise PricingNotConfigured(service_type)
+    if row[1] is None:
+        raise LookupError(f"no user {user_id}")
+    return row[0], row[1]
 
 
 async def current_prices(session: AsyncSession, at: datetime | None = None) -> list[TokenPricing]:
@@ -113,6 +133,12 @@ def cost(price: TokenPricing, units: int = 1) -> Decimal:
     return (price.token_cost * units).quantize(QUANTUM)
 
 
+@dataclass(frozen=True)
+class Entry:
+    transaction: TokenTransaction
+    balance: Decimal  # the user's balance right after it
+
+
 async def deduct(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -121,8 +147,9 @@ async def deduct(
     description: str,
     goal_id: uuid.UUID | None = None,
     meta: dict[str, Any] | None = None,
-) -> TokenTransaction:
-    """Take `amount` from the balance (and count it against the goal's max_tokens)."""
+) -> Entry:
+    """Take `amount` from the balance (and count it against the goal's max_tokens).
+    The entry tells the balance it left, so the caller needs no second read."""
     amount = checked(amount)
     try:
         async with savepoint_if(session, goal_id is not None):
@@ -135,10 +162,11 @@ async def deduct(
             )
             if goal_id is not None:
                 await spend_on_goal(session, user_id, goal_id, amount)
-            return await write_entry(
+            transaction = await write_entry(
                 session, user_id, TransactionType.DEDUCTION, amount, after + amount, after,
                 description=description, goal_id=goal_id, meta=meta,
             )  # fmt: skip
+            return Entry(transaction, after)
     except (InsufficientBalance, GoalTokenLimitExceeded) as refused:
         await record_refused(session, user_id, amount, description, goal_id, meta, refused)
         raise
@@ -270,7 +298,9 @@ async def write_entry(
 ) -> TokenTransaction:
     # clock_timestamp(), not the transaction's start: rows then sort in the order the
     # balance row's lock was granted, so each history row follows the one before it.
-    transaction = await session.scalar(
+    # Both rows in one statement (a data-modifying CTE): one round trip, not two.
+    columns = TokenTransaction.__table__.c
+    written = (
         insert(TokenTransaction)
         .values(
             user_id=user_id,
@@ -282,20 +312,36 @@ async def write_entry(
             meta_data=meta or {},
             created_at=func.clock_timestamp(),
         )
-        .returning(TokenTransaction)
+        .returning(*columns)
+        .cte("written")
     )
-    assert transaction is not None
-    await session.execute(
-        insert(TokenBalanceHistory).values(
-            user_id=user_id,
-            balance_before=before,
-            balance_after=after,
-            change_amount=after - before,
-            change_type=BalanceChangeType(kind.value),
-            transaction_id=transaction.id,
-            created_at=func.clock_timestamp(),
+    history = TokenBalanceHistory.__table__.c
+    recorded = (
+        insert(TokenBalanceHistory)
+        .from_select(
+            [
+                history.user_id,
+                history.balance_before,
+                history.balance_after,
+                history.change_amount,
+                history.change_type,
+                history.transaction_id,
+                history.created_at,
+            ],
+            select(
+                written.c.user_id,
+                literal(before, history.balance_before.type),
+                literal(after, history.balance_after.type),
+                literal(after - before, history.change_amount.type),
+                literal(BalanceChangeType(kind.value), history.change_type.type),
+                written.c.id,
+                func.clock_timestamp(),
+            ),
         )
+        .cte("recorded")
     )
+    transaction = await session.scalar(select(aliased(TokenTransaction, written)).add_cte(recorded))
+    assert transaction is not None
     return transaction
 
 
