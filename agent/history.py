@@ -3,7 +3,7 @@
 import uuid
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.tokens import count_text
@@ -12,6 +12,17 @@ from core.models.enums import MessageRole
 
 # More than any budget fits; bounds the query.
 MAX_MESSAGES = 60
+# Only the columns the window needs: whole rows (meta_data with its tool calls) cost far
+# more to load than the window is worth. Built once, as building it costs more than running it.
+WINDOW = (
+    select(ChatMessage.role, ChatMessage.content, ChatMessage.meta_data["content_tokens"])
+    .where(
+        ChatMessage.user_id == bindparam("user_id", type_=ChatMessage.__table__.c.user_id.type),
+        ChatMessage.role.in_((MessageRole.USER, MessageRole.ASSISTANT)),
+    )
+    .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc())
+    .limit(MAX_MESSAGES)
+)
 
 
 def content_tokens(content: str, stored: object) -> int:
@@ -26,17 +37,7 @@ async def recent_history(
 
     The system prompt is not part of this window: the agent always adds it.
     """
-    # Only the columns the window needs: whole rows (meta_data with its tool calls) cost
-    # far more to load than the window is worth.
-    rows = await session.execute(
-        select(ChatMessage.role, ChatMessage.content, ChatMessage.meta_data["content_tokens"])
-        .where(
-            ChatMessage.user_id == user_id,
-            ChatMessage.role.in_((MessageRole.USER, MessageRole.ASSISTANT)),
-        )
-        .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc())
-        .limit(MAX_MESSAGES)
-    )
+    rows = await session.execute(WINDOW, {"user_id": user_id})
     window: list[BaseMessage] = []
     spent = 0
     for role, content, stored in rows:

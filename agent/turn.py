@@ -216,9 +216,13 @@ async def start_turn(
     return StartedTurn(asked_id, history, chat_price)
 
 
+# A Core INSERT built once: the ORM's unit of work (or building the statement each time)
+# costs more than the row is worth here.
+INSERT_MESSAGE = insert(ChatMessage.__table__)
+
+
 async def store_message(session: AsyncSession, **values: Any) -> None:
-    """A Core INSERT: the ORM's unit of work costs more than the row is worth here."""
-    await session.execute(insert(ChatMessage.__table__).values(**values))
+    await session.execute(INSERT_MESSAGE, values)
 
 
 async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:

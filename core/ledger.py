@@ -22,9 +22,10 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import aliased
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from core.models import Goal, TokenBalanceHistory, TokenPricing, TokenTransaction, User
 from core.models.enums import BalanceChangeType, TransactionStatus, TransactionType
@@ -71,7 +73,7 @@ class PricingNotConfigured(Exception):
         self.service_type = service_type
 
 
-def prices_valid_at(at: datetime) -> Select[tuple[TokenPricing]]:
+def prices_valid_at(at: datetime | ColumnElement[datetime]) -> Select[tuple[TokenPricing]]:
     return select(TokenPricing).where(
         TokenPricing.is_active,
         TokenPricing.valid_from <= at,
@@ -99,12 +101,27 @@ async def current_price(
     return price
 
 
+@cache
+def price_and_balance_statement() -> Select[tuple[TokenPricing, Decimal]]:
+    """Built once: constructing the query costs more than running it."""
+    user = bindparam("user_id", type_=User.__table__.c.id.type)
+    at = bindparam("at", type_=TokenPricing.__table__.c.valid_from.type)
+    balance = select(User.token_balance).where(User.id == user).scalar_subquery()
+    return (
+        prices_valid_at(at)
+        .where(TokenPricing.service_type == bindparam("service_type", type_=String()))
+        .order_by(TokenPricing.valid_from.desc())
+        .limit(1)
+        .add_columns(balance)
+    )
+
+
 async def price_and_balance(
     session: AsyncSession, service_type: str, user_id: uuid.UUID
 ) -> tuple[TokenPricing, Decimal]:
     """current_price and the user's balance, read in one round trip."""
-    balance = select(User.token_balance).where(User.id == user_id).scalar_subquery()
-    row = (await session.execute(price_query(service_type).add_columns(balance))).first()
+    params = {"service_type": service_type, "user_id": user_id, "at": datetime.now(UTC)}
+    row = (await session.execute(price_and_balance_statement(), params)).first()
     if row is None:
         raise PricingNotConfigured(service_type)
     if row[1] is None:
@@ -153,13 +170,8 @@ async def deduct(
     amount = checked(amount)
     try:
         async with savepoint_if(session, goal_id is not None):
-            after = await change_balance(
-                session,
-                user_id,
-                -amount,
-                User.token_balance >= amount,
-                total_tokens_spent=User.total_tokens_spent + amount,
-            )
+            params = {"user_id": user_id, "amount": amount}
+            after = await balance_after(session, debit_statement(), params, user_id, -amount)
             if goal_id is not None:
                 await spend_on_goal(session, user_id, goal_id, amount)
             transaction = await write_entry(
@@ -243,11 +255,40 @@ async def change_balance(
     statement = update(User).where(User.id == user_id)
     if condition is not None:
         statement = statement.where(condition)
-    after = await session.scalar(
+    statement = (
         statement.values(token_balance=User.token_balance + delta, **counters)
         .returning(User.token_balance)
         .execution_options(synchronize_session=False)
     )
+    return await balance_after(session, statement, {}, user_id, delta)
+
+
+@cache
+def debit_statement() -> ReturningUpdate[tuple[Decimal]]:
+    """deduct's conditional UPDATE, built once (building it costs more than running it)."""
+    amount = bindparam("amount", type_=User.__table__.c.token_balance.type)
+    return (
+        update(User)
+        .where(User.id == bindparam("user_id", type_=User.__table__.c.id.type))
+        .where(User.token_balance >= amount)
+        .values(
+            token_balance=User.token_balance - amount,
+            total_tokens_spent=User.total_tokens_spent + amount,
+        )
+        .returning(User.token_balance)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def balance_after(
+    session: AsyncSession,
+    statement: ReturningUpdate[tuple[Decimal]],
+    params: dict[str, Any],
+    user_id: uuid.UUID,
+    delta: Decimal,
+) -> Decimal:
+    """Run a balance UPDATE ... RETURNING; no row: the user is missing or the guard refused."""
+    after = await session.scalar(statement, params)
     if after is not None:
         return after
     balance = await session.scalar(select(User.token_balance).where(User.id == user_id))
@@ -284,38 +325,29 @@ async def spend_on_goal(
     raise GoalTokenLimitExceeded(goal_id, goal.max_tokens, goal.total_tokens_spent)
 
 
-async def write_entry(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    kind: TransactionType,
-    amount: Decimal,
-    before: Decimal,
-    after: Decimal,
-    *,
-    description: str,
-    goal_id: uuid.UUID | None = None,
-    meta: dict[str, Any] | None = None,
-) -> TokenTransaction:
+@cache
+def entry_statement() -> Select[tuple[TokenTransaction]]:
+    """A transaction row and its history row in one statement (a data-modifying CTE): one
+    round trip, not two. Built once: constructing it costs more than running it."""
+    table = TokenTransaction.__table__.c
+    history = TokenBalanceHistory.__table__.c
     # clock_timestamp(), not the transaction's start: rows then sort in the order the
     # balance row's lock was granted, so each history row follows the one before it.
-    # Both rows in one statement (a data-modifying CTE): one round trip, not two.
-    columns = TokenTransaction.__table__.c
     written = (
         insert(TokenTransaction)
         .values(
-            user_id=user_id,
-            type=kind,
-            amount=amount,
+            user_id=bindparam("user_id", type_=table.user_id.type),
+            type=bindparam("kind", type_=table.type.type),
+            amount=bindparam("amount", type_=table.amount.type),
             status=TransactionStatus.COMPLETED,
-            description=description,
-            goal_id=goal_id,
-            meta_data=meta or {},
+            description=bindparam("description", type_=table.description.type),
+            goal_id=bindparam("goal_id", type_=table.goal_id.type),
+            meta_data=bindparam("meta", type_=table.meta_data.type),
             created_at=func.clock_timestamp(),
         )
-        .returning(*columns)
+        .returning(*table)
         .cte("written")
     )
-    history = TokenBalanceHistory.__table__.c
     recorded = (
         insert(TokenBalanceHistory)
         .from_select(
@@ -330,17 +362,44 @@ async def write_entry(
             ],
             select(
                 written.c.user_id,
-                literal(before, history.balance_before.type),
-                literal(after, history.balance_after.type),
-                literal(after - before, history.change_amount.type),
-                literal(BalanceChangeType(kind.value), history.change_type.type),
+                bindparam("before", type_=history.balance_before.type),
+                bindparam("after", type_=history.balance_after.type),
+                bindparam("change", type_=history.change_amount.type),
+                bindparam("change_type", type_=history.change_type.type),
                 written.c.id,
                 func.clock_timestamp(),
             ),
         )
         .cte("recorded")
     )
-    transaction = await session.scalar(select(aliased(TokenTransaction, written)).add_cte(recorded))
+    return select(aliased(TokenTransaction, written)).add_cte(recorded)
+
+
+async def write_entry(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    kind: TransactionType,
+    amount: Decimal,
+    before: Decimal,
+    after: Decimal,
+    *,
+    description: str,
+    goal_id: uuid.UUID | None = None,
+    meta: dict[str, Any] | None = None,
+) -> TokenTransaction:
+    params = {
+        "user_id": user_id,
+        "kind": kind,
+        "amount": amount,
+        "description": description,
+        "goal_id": goal_id,
+        "meta": meta or {},
+        "before": before,
+        "after": after,
+        "change": after - before,
+        "change_type": BalanceChangeType(kind.value),
+    }
+    transaction = await session.scalar(entry_statement(), params)
     assert transaction is not None
     return transaction
 
