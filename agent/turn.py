@@ -196,23 +196,23 @@ async def start_turn(
     chat_price = await billing.check_can_start_turn(session, request.user_id)
     if request.goal_id is not None:
         await get_goal(session, request.user_id, request.goal_id)  # GoalNotFound if not theirs
-    history = await recent_history(session, request.user_id, request.settings.agent_history_tokens)
     tokens = count_text(request.content)
     asked_id = uuid.uuid4()
-    await store_message(
-        session,
-        id=asked_id,
-        user_id=request.user_id,
-        goal_id=request.goal_id,
-        role=MessageRole.USER,
-        content=request.content,
-        tokens_used=tokens,
-        meta_data={
+    asked = {
+        "id": asked_id,
+        "goal_id": request.goal_id,
+        "role": MessageRole.USER,
+        "content": request.content,
+        "tokens_used": tokens,
+        "meta_data": {
             "client_message_id": request.client_message_id,
             "turn_id": str(turn_id),
             "content_tokens": tokens,
         },
-    )
+    }
+    budget = request.settings.agent_history_tokens
+    # The window before this message, and the message stored, in one round trip.
+    history = await recent_history(session, request.user_id, budget, then_store=asked)
     return StartedTurn(asked_id, history, chat_price)
 
 
