@@ -23,9 +23,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import ColumnElement, Select, String, bindparam, func, insert, select, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    FromClause,
+    Select,
+    String,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -170,14 +183,16 @@ async def deduct(
     amount = checked(amount)
     try:
         async with savepoint_if(session, goal_id is not None):
-            params = {"user_id": user_id, "amount": amount}
-            after = await balance_after(session, debit_statement(), params, user_id, -amount)
-            if goal_id is not None:
+            # The balance change and both rows in one statement; no row: refused.
+            params = entry_params(
+                user_id, TransactionType.DEDUCTION, amount, -amount, description, goal_id, meta
+            )
+            row = (await session.execute(debit_entry_statement(), params)).first()
+            if row is None:
+                await refusal(session, user_id, amount)
+            transaction, after = row
+            if goal_id is not None:  # user row first, goal row second, as everywhere
                 await spend_on_goal(session, user_id, goal_id, amount)
-            transaction = await write_entry(
-                session, user_id, TransactionType.DEDUCTION, amount, after + amount, after,
-                description=description, goal_id=goal_id, meta=meta,
-            )  # fmt: skip
             return Entry(transaction, after)
     except (InsufficientBalance, GoalTokenLimitExceeded) as refused:
         await record_refused(session, user_id, amount, description, goal_id, meta, refused)
@@ -289,12 +304,17 @@ async def balance_after(
 ) -> Decimal:
     """Run a balance UPDATE ... RETURNING; no row: the user is missing or the guard refused."""
     after = await session.scalar(statement, params)
-    if after is not None:
-        return after
+    if after is None:
+        await refusal(session, user_id, -delta)
+    return after
+
+
+async def refusal(session: AsyncSession, user_id: uuid.UUID, needed: Decimal) -> NoReturn:
+    """Why a guarded balance UPDATE changed no row: no such user, or too little balance."""
     balance = await session.scalar(select(User.token_balance).where(User.id == user_id))
     if balance is None:
         raise LookupError(f"no user {user_id}")
-    raise InsufficientBalance(balance, -delta)
+    raise InsufficientBalance(balance, needed)
 
 
 async def spend_on_goal(
@@ -325,54 +345,97 @@ async def spend_on_goal(
     raise GoalTokenLimitExceeded(goal_id, goal.max_tokens, goal.total_tokens_spent)
 
 
-@cache
-def entry_statement() -> Select[tuple[TokenTransaction]]:
-    """A transaction row and its history row in one statement (a data-modifying CTE): one
-    round trip, not two. Built once: constructing it costs more than running it."""
+def build_entry(change: ReturningUpdate[tuple[Decimal]] | None) -> Select[Any]:
+    """A transaction row and its history row in one statement (data-modifying CTEs): one
+    round trip, not two. `change`: the balance UPDATE ... RETURNING token_balance to run in
+    it too (no row if its guard refuses); None: the balance after is bound as `after`.
+    Selects the transaction and the balance after it."""
     table = TokenTransaction.__table__.c
     history = TokenBalanceHistory.__table__.c
+    delta = bindparam("delta", type_=history.change_amount.type)
+    sources: list[CTE] = []
+    after: ColumnElement[Decimal] = bindparam("after", type_=history.balance_after.type)
+    if change is not None:
+        changed = change.cte("changed")
+        sources, after = [changed], changed.c.token_balance
     # clock_timestamp(), not the transaction's start: rows then sort in the order the
     # balance row's lock was granted, so each history row follows the one before it.
     written = (
         insert(TokenTransaction)
-        .values(
-            user_id=bindparam("user_id", type_=table.user_id.type),
-            type=bindparam("kind", type_=table.type.type),
-            amount=bindparam("amount", type_=table.amount.type),
-            status=TransactionStatus.COMPLETED,
-            description=bindparam("description", type_=table.description.type),
-            goal_id=bindparam("goal_id", type_=table.goal_id.type),
-            meta_data=bindparam("meta", type_=table.meta_data.type),
-            created_at=func.clock_timestamp(),
+        .from_select(
+            [table.user_id, table.type, table.amount, table.status, table.description,
+             table.goal_id, table.meta_data, table.created_at],
+            select(
+                bindparam("user_id", type_=table.user_id.type),
+                bindparam("kind", type_=table.type.type),
+                bindparam("amount", type_=table.amount.type),
+                literal(TransactionStatus.COMPLETED, table.status.type),
+                bindparam("description", type_=table.description.type),
+                bindparam("goal_id", type_=table.goal_id.type),
+                bindparam("meta", type_=table.meta_data.type),
+                func.clock_timestamp(),
+            ).select_from(*sources),
         )
         .returning(*table)
         .cte("written")
-    )
+    )  # fmt: skip
+    joined = with_sources(written, sources)
     recorded = (
         insert(TokenBalanceHistory)
         .from_select(
-            [
-                history.user_id,
-                history.balance_before,
-                history.balance_after,
-                history.change_amount,
-                history.change_type,
-                history.transaction_id,
-                history.created_at,
-            ],
+            [history.user_id, history.balance_before, history.balance_after,
+             history.change_amount, history.change_type, history.transaction_id,
+             history.created_at],
             select(
                 written.c.user_id,
-                bindparam("before", type_=history.balance_before.type),
-                bindparam("after", type_=history.balance_after.type),
-                bindparam("change", type_=history.change_amount.type),
+                after - delta,
+                after,
+                delta,
                 bindparam("change_type", type_=history.change_type.type),
                 written.c.id,
                 func.clock_timestamp(),
-            ),
+            ).select_from(joined),
         )
         .cte("recorded")
-    )
-    return select(aliased(TokenTransaction, written)).add_cte(recorded)
+    )  # fmt: skip
+    entry = aliased(TokenTransaction, written)
+    return select(entry, after).select_from(joined).add_cte(recorded)
+
+
+def with_sources(written: CTE, sources: list[CTE]) -> FromClause:
+    """`written` joined to the balance change (one row each): no cartesian-product warning."""
+    return written.join(sources[0], true()) if sources else written
+
+
+@cache
+def entry_statement() -> Select[Any]:
+    return build_entry(None)  # built once: building it costs more than running it
+
+
+@cache
+def debit_entry_statement() -> Select[Any]:
+    return build_entry(debit_statement())
+
+
+def entry_params(
+    user_id: uuid.UUID,
+    kind: TransactionType,
+    amount: Decimal,
+    delta: Decimal,
+    description: str,
+    goal_id: uuid.UUID | None,
+    meta: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "kind": kind,
+        "amount": amount,
+        "delta": delta,
+        "description": description,
+        "goal_id": goal_id,
+        "meta": meta or {},
+        "change_type": BalanceChangeType(kind.value),
+    }
 
 
 async def write_entry(
@@ -387,21 +450,9 @@ async def write_entry(
     goal_id: uuid.UUID | None = None,
     meta: dict[str, Any] | None = None,
 ) -> TokenTransaction:
-    params = {
-        "user_id": user_id,
-        "kind": kind,
-        "amount": amount,
-        "description": description,
-        "goal_id": goal_id,
-        "meta": meta or {},
-        "before": before,
-        "after": after,
-        "change": after - before,
-        "change_type": BalanceChangeType(kind.value),
-    }
-    transaction = await session.scalar(entry_statement(), params)
-    assert transaction is not None
-    return transaction
+    params = entry_params(user_id, kind, amount, after - before, description, goal_id, meta)
+    row = (await session.execute(entry_statement(), {**params, "after": after})).one()
+    return row[0]
 
 
 def recorder_slot() -> asyncio.Semaphore:

@@ -170,7 +170,9 @@ async def test_goal_max_tokens_is_never_exceeded(sessions):
     assert goal.total_tokens_spent == Decimal(5)
     assert user.token_balance == Decimal(95)
     assert user.total_tokens_spent == Decimal(5)
-    await assert_history_adds_up(sessions, user_id, Decimal(100))
+    # A refused goal rolls back the entry its deduction had already written.
+    assert await count_transactions(sessions, user_id, TransactionStatus.COMPLETED) == 5
+    assert len(await assert_history_adds_up(sessions, user_id, Decimal(100))) == 5
 
 
 async def test_refund_and_reward_keep_the_counters(sessions):
