@@ -5,6 +5,7 @@ from typing import Any
 from langchain.tools import ToolRuntime
 from sqlalchemy import bindparam, select
 
+from core.db import reading
 from core.models import User
 from core.plain import jsonable
 from tools.common import agent_tool
@@ -20,7 +21,7 @@ BALANCE = select(User.token_balance, User.total_tokens_spent, User.active_goals_
 async def get_balance(runtime: ToolRuntime[AgentContext]) -> dict[str, Any]:
     """The user's token balance, tokens spent so far and number of active goals."""
     ctx = runtime.context
-    async with ctx.sessions() as session:
+    async with reading(ctx.sessions) as session:
         row = (await session.execute(BALANCE, {"user_id": ctx.user_id})).one()
     return jsonable(
         {
