@@ -1,9 +1,10 @@
 """The conversation window the model sees: recent messages within a token budget."""
 
 import uuid
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.tokens import count_text
@@ -12,37 +13,61 @@ from core.models.enums import MessageRole
 
 # More than any budget fits; bounds the query.
 MAX_MESSAGES = 60
+# Only the columns the window needs: whole rows (meta_data with its tool calls) cost far
+# more to load than the window is worth. Built once, as building it costs more than running it.
+COLUMNS = ChatMessage.__table__.c
+USER = bindparam("user_id", type_=COLUMNS.user_id.type)
+WINDOW = (
+    select(ChatMessage.role, ChatMessage.content, ChatMessage.meta_data["content_tokens"])
+    .where(
+        ChatMessage.user_id == USER,
+        ChatMessage.role.in_((MessageRole.USER, MessageRole.ASSISTANT)),
+    )
+    .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc())
+    .limit(MAX_MESSAGES)
+)
+# The window, and a new message of the user's stored by the same statement (one round
+# trip). A data-modifying CTE's row is not visible to its own statement's SELECT, so the
+# window is the history before that message.
+STORED = ("id", "goal_id", "role", "content", "tokens_used", "meta_data")
+WINDOW_THEN_STORE = WINDOW.add_cte(
+    insert(ChatMessage.__table__)
+    .values(
+        user_id=USER,
+        **{name: bindparam(f"new_{name}", type_=COLUMNS[name].type) for name in STORED},
+    )
+    .cte("stored")
+)
 
 
-def content_tokens(message: ChatMessage) -> int:
+def content_tokens(content: str, stored: object) -> int:
     """Stored with each message when written, so the window costs no tokenizing."""
-    stored = message.meta_data.get("content_tokens")
-    return stored if isinstance(stored, int) else count_text(message.content)
+    return stored if isinstance(stored, int) else count_text(content)
 
 
 async def recent_history(
-    session: AsyncSession, user_id: uuid.UUID, budget_tokens: int
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    budget_tokens: int,
+    *,
+    then_store: dict[str, Any] | None = None,
 ) -> list[BaseMessage]:
     """Newest messages first until the budget is spent, returned oldest first.
 
     The system prompt is not part of this window: the agent always adds it.
     """
-    rows = await session.scalars(
-        select(ChatMessage)
-        .where(
-            ChatMessage.user_id == user_id,
-            ChatMessage.role.in_((MessageRole.USER, MessageRole.ASSISTANT)),
-        )
-        .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc())
-        .limit(MAX_MESSAGES)
-    )
+    if then_store is None:
+        rows = await session.execute(WINDOW, {"user_id": user_id})
+    else:  # `then_store`: the new message's STORED columns
+        stored = {f"new_{name}": then_store[name] for name in STORED}
+        rows = await session.execute(WINDOW_THEN_STORE, {"user_id": user_id, **stored})
     window: list[BaseMessage] = []
     spent = 0
-    for row in rows:
-        spent += content_tokens(row) + 4
+    for role, content, stored in rows:
+        spent += content_tokens(content, stored) + 4
         if spent > budget_tokens:
             break
-        kind = HumanMessage if row.role == MessageRole.USER else AIMessage
-        window.append(kind(content=row.content))
+        kind = HumanMessage if role == MessageRole.USER else AIMessage
+        window.append(kind(content=content))
     window.reverse()
     return window

@@ -35,7 +35,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent.graph import build_agent
@@ -185,7 +185,7 @@ class TurnRecorder:
 
 @dataclass
 class StartedTurn:
-    asked: ChatMessage  # the stored user message
+    asked_id: uuid.UUID  # the stored user message
     history: list[BaseMessage]
     chat_price: TokenPricing  # the chat_turn price quoted at the start, charged at the end
 
@@ -196,23 +196,33 @@ async def start_turn(
     chat_price = await billing.check_can_start_turn(session, request.user_id)
     if request.goal_id is not None:
         await get_goal(session, request.user_id, request.goal_id)  # GoalNotFound if not theirs
-    history = await recent_history(session, request.user_id, request.settings.agent_history_tokens)
     tokens = count_text(request.content)
-    message = ChatMessage(
-        id=uuid.uuid4(),
-        user_id=request.user_id,
-        goal_id=request.goal_id,
-        role=MessageRole.USER,
-        content=request.content,
-        tokens_used=tokens,
-        meta_data={
+    asked_id = uuid.uuid4()
+    asked = {
+        "id": asked_id,
+        "goal_id": request.goal_id,
+        "role": MessageRole.USER,
+        "content": request.content,
+        "tokens_used": tokens,
+        "meta_data": {
             "client_message_id": request.client_message_id,
             "turn_id": str(turn_id),
             "content_tokens": tokens,
         },
-    )
-    session.add(message)
-    return StartedTurn(message, history, chat_price)
+    }
+    budget = request.settings.agent_history_tokens
+    # The window before this message, and the message stored, in one round trip.
+    history = await recent_history(session, request.user_id, budget, then_store=asked)
+    return StartedTurn(asked_id, history, chat_price)
+
+
+# A Core INSERT built once: the ORM's unit of work (or building the statement each time)
+# costs more than the row is worth here.
+INSERT_MESSAGE = insert(ChatMessage.__table__)
+
+
+async def store_message(session: AsyncSession, **values: Any) -> None:
+    await session.execute(INSERT_MESSAGE, values)
 
 
 async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
@@ -220,7 +230,7 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
     settings = request.settings
     install_offline_cache(settings.home / "tiktoken")  # before any token is counted
     started = await in_transaction(request.sessions, lambda s: start_turn(s, request, turn_id))
-    asked = started.asked
+    asked_id = started.asked_id
     model = chat_model(settings)
     agent = build_agent(model, settings.agent_max_model_calls)
     context = AgentContext(
@@ -233,7 +243,7 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
     prompt = [SystemMessage(system_prompt(request.goal_id)), *started.history]
     human = HumanMessage(content=request.content)
     recorder = TurnRecorder(turn_id, emit, [*prompt, human])
-    ack = {"type": "ack", "id": request.client_message_id, "message_id": str(asked.id)}
+    ack = {"type": "ack", "id": request.client_message_id, "message_id": str(asked_id)}
     await recorder.send(ack)
     clock = time.perf_counter()
     try:
@@ -247,7 +257,7 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
             else:
                 await recorder.on_update(data)
     except Exception as error:
-        await settle_failed_turn(request, context, turn_id, asked.id, error)
+        await settle_failed_turn(request, context, turn_id, asked_id, error)
         if isinstance(error, openai.APIError | httpx.HTTPError):
             raise LLMUnavailable(f"the model is unavailable: {type(error).__name__}") from error
         raise
@@ -263,12 +273,12 @@ async def finish_turn(
     model: str,
     latency_ms: float,
 ) -> TurnOutcome:
-    asked = started.asked
+    asked_id = started.asked_id
     content = recorder.content or "Sorry, I have no answer to that."
     reply_id = uuid.uuid4()
     links = {
         "turn_id": str(recorder.turn_id),
-        "user_message_id": str(asked.id),
+        "user_message_id": str(asked_id),
         "assistant_message_id": str(reply_id),
     }
 
@@ -283,28 +293,27 @@ async def finish_turn(
             meta=links,
             chat_price=started.chat_price,
         )
-        session.add(
-            ChatMessage(
-                id=reply_id,
-                user_id=request.user_id,
-                goal_id=goal_id,
-                role=MessageRole.ASSISTANT,
-                content=content,
-                tokens_used=recorder.tokens,
-                meta_data={
-                    **links,
-                    "client_message_id": request.client_message_id,
-                    "model": model,
-                    "latency_ms": latency_ms,
-                    "model_calls": recorder.model_calls,
-                    "usage_source": "model" if recorder.reported_by_provider else "tiktoken",
-                    "tool_calls": list(recorder.tool_calls.values()),
-                    "charged": decimal_text(settlement.charged),
-                    "transaction_id": str(settlement.transaction_id),
-                    "token_balance": decimal_text(settlement.balance),
-                    "content_tokens": count_text(content),
-                },
-            )
+        await store_message(
+            session,
+            id=reply_id,
+            user_id=request.user_id,
+            goal_id=goal_id,
+            role=MessageRole.ASSISTANT,
+            content=content,
+            tokens_used=recorder.tokens,
+            meta_data={
+                **links,
+                "client_message_id": request.client_message_id,
+                "model": model,
+                "latency_ms": latency_ms,
+                "model_calls": recorder.model_calls,
+                "usage_source": "model" if recorder.reported_by_provider else "tiktoken",
+                "tool_calls": list(recorder.tool_calls.values()),
+                "charged": decimal_text(settlement.charged),
+                "transaction_id": str(settlement.transaction_id),
+                "token_balance": decimal_text(settlement.balance),
+                "content_tokens": count_text(content),
+            },
         )
         return settlement
 
@@ -312,7 +321,7 @@ async def finish_turn(
     return TurnOutcome(
         turn_id=recorder.turn_id,
         message_id=reply_id,
-        user_message_id=asked.id,
+        user_message_id=asked_id,
         content=content,
         tokens_used=recorder.tokens,
         charged=settlement.charged,

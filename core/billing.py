@@ -62,9 +62,8 @@ async def balance_of(session: AsyncSession, user_id: uuid.UUID) -> Decimal:
 async def check_can_start_turn(session: AsyncSession, user_id: uuid.UUID) -> TokenPricing:
     """The chat_turn price the turn will be charged at, if the balance covers the smallest
     possible turn; else InsufficientBalance."""
-    price = await ledger.current_price(session, CHAT_TURN)
+    price, balance = await ledger.price_and_balance(session, CHAT_TURN, user_id)
     minimum = ledger.cost(price, 0)
-    balance = await balance_of(session, user_id)
     if balance < minimum:
         raise InsufficientBalance(balance, minimum)
     return price
@@ -119,4 +118,4 @@ async def settle_turn(
     except InsufficientBalance as short:
         amount, meta["shortfall"] = short.balance, str(short.needed - short.balance)
         entry = await ledger.deduct(session, user_id, amount, description=description, meta=meta)
-    return Settlement(amount, await balance_of(session, user_id), entry.id, lines)
+    return Settlement(amount, entry.balance, entry.transaction.id, lines)

@@ -3,7 +3,8 @@
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -73,6 +74,16 @@ def log_slow_statements(engine: AsyncEngine, threshold_s: float) -> None:
         elapsed = time.perf_counter() - conn.info["query_start"].pop()
         if elapsed > threshold_s:
             log.warning("slow statement (%.3f s): %s", elapsed, statement)
+
+
+@asynccontextmanager
+async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for a one-statement read, in autocommit: no BEGIN and ROLLBACK round trips
+    (one statement is atomic and reads one snapshot on its own). Not for writes, nor for
+    reads that must agree with each other."""
+    async with sessions() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
 
 
 def session_factory(

@@ -19,11 +19,26 @@ import logging
 import uuid
 import weakref
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import Any, NoReturn
 
-from sqlalchemy import ColumnElement, Select, func, insert, select, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    FromClause,
+    Select,
+    String,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -31,7 +46,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import aliased
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from core.models import Goal, TokenBalanceHistory, TokenPricing, TokenTransaction, User
 from core.models.enums import BalanceChangeType, TransactionStatus, TransactionType
@@ -69,7 +86,7 @@ class PricingNotConfigured(Exception):
         self.service_type = service_type
 
 
-def prices_valid_at(at: datetime) -> Select[tuple[TokenPricing]]:
+def prices_valid_at(at: datetime | ColumnElement[datetime]) -> Select[tuple[TokenPricing]]:
     return select(TokenPricing).where(
         TokenPricing.is_active,
         TokenPricing.valid_from <= at,
@@ -77,19 +94,52 @@ def prices_valid_at(at: datetime) -> Select[tuple[TokenPricing]]:
     )
 
 
-async def current_price(
-    session: AsyncSession, service_type: str, at: datetime | None = None
-) -> TokenPricing:
+def price_query(service_type: str, at: datetime | None = None) -> Select[tuple[TokenPricing]]:
     """The active row valid at `at` (default now); the newest valid_from wins."""
-    price = await session.scalar(
+    return (
         prices_valid_at(at or datetime.now(UTC))
         .where(TokenPricing.service_type == service_type)
         .order_by(TokenPricing.valid_from.desc())
         .limit(1)
     )
+
+
+async def current_price(
+    session: AsyncSession, service_type: str, at: datetime | None = None
+) -> TokenPricing:
+    """The active row valid at `at` (default now); the newest valid_from wins."""
+    price = await session.scalar(price_query(service_type, at))
     if price is None:
         raise PricingNotConfigured(service_type)
     return price
+
+
+@cache
+def price_and_balance_statement() -> Select[tuple[TokenPricing, Decimal]]:
+    """Built once: constructing the query costs more than running it."""
+    user = bindparam("user_id", type_=User.__table__.c.id.type)
+    at = bindparam("at", type_=TokenPricing.__table__.c.valid_from.type)
+    balance = select(User.token_balance).where(User.id == user).scalar_subquery()
+    return (
+        prices_valid_at(at)
+        .where(TokenPricing.service_type == bindparam("service_type", type_=String()))
+        .order_by(TokenPricing.valid_from.desc())
+        .limit(1)
+        .add_columns(balance)
+    )
+
+
+async def price_and_balance(
+    session: AsyncSession, service_type: str, user_id: uuid.UUID
+) -> tuple[TokenPricing, Decimal]:
+    """current_price and the user's balance, read in one round trip."""
+    params = {"service_type": service_type, "user_id": user_id, "at": datetime.now(UTC)}
+    row = (await session.execute(price_and_balance_statement(), params)).first()
+    if row is None:
+        raise PricingNotConfigured(service_type)
+    if row[1] is None:
+        raise LookupError(f"no user {user_id}")
+    return row[0], row[1]
 
 
 async def current_prices(session: AsyncSession, at: datetime | None = None) -> list[TokenPricing]:
@@ -113,6 +163,12 @@ def cost(price: TokenPricing, units: int = 1) -> Decimal:
     return (price.token_cost * units).quantize(QUANTUM)
 
 
+@dataclass(frozen=True)
+class Entry:
+    transaction: TokenTransaction
+    balance: Decimal  # the user's balance right after it
+
+
 async def deduct(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -121,24 +177,23 @@ async def deduct(
     description: str,
     goal_id: uuid.UUID | None = None,
     meta: dict[str, Any] | None = None,
-) -> TokenTransaction:
-    """Take `amount` from the balance (and count it against the goal's max_tokens)."""
+) -> Entry:
+    """Take `amount` from the balance (and count it against the goal's max_tokens).
+    The entry tells the balance it left, so the caller needs no second read."""
     amount = checked(amount)
     try:
         async with savepoint_if(session, goal_id is not None):
-            after = await change_balance(
-                session,
-                user_id,
-                -amount,
-                User.token_balance >= amount,
-                total_tokens_spent=User.total_tokens_spent + amount,
+            # The balance change and both rows in one statement; no row: refused.
+            params = entry_params(
+                user_id, TransactionType.DEDUCTION, amount, -amount, description, goal_id, meta
             )
-            if goal_id is not None:
+            row = (await session.execute(debit_entry_statement(), params)).first()
+            if row is None:
+                await refusal(session, user_id, amount)
+            transaction, after = row
+            if goal_id is not None:  # user row first, goal row second, as everywhere
                 await spend_on_goal(session, user_id, goal_id, amount)
-            return await write_entry(
-                session, user_id, TransactionType.DEDUCTION, amount, after + amount, after,
-                description=description, goal_id=goal_id, meta=meta,
-            )  # fmt: skip
+            return Entry(transaction, after)
     except (InsufficientBalance, GoalTokenLimitExceeded) as refused:
         await record_refused(session, user_id, amount, description, goal_id, meta, refused)
         raise
@@ -215,17 +270,51 @@ async def change_balance(
     statement = update(User).where(User.id == user_id)
     if condition is not None:
         statement = statement.where(condition)
-    after = await session.scalar(
+    statement = (
         statement.values(token_balance=User.token_balance + delta, **counters)
         .returning(User.token_balance)
         .execution_options(synchronize_session=False)
     )
-    if after is not None:
-        return after
+    return await balance_after(session, statement, {}, user_id, delta)
+
+
+@cache
+def debit_statement() -> ReturningUpdate[tuple[Decimal]]:
+    """deduct's conditional UPDATE, built once (building it costs more than running it)."""
+    amount = bindparam("amount", type_=User.__table__.c.token_balance.type)
+    return (
+        update(User)
+        .where(User.id == bindparam("user_id", type_=User.__table__.c.id.type))
+        .where(User.token_balance >= amount)
+        .values(
+            token_balance=User.token_balance - amount,
+            total_tokens_spent=User.total_tokens_spent + amount,
+        )
+        .returning(User.token_balance)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def balance_after(
+    session: AsyncSession,
+    statement: ReturningUpdate[tuple[Decimal]],
+    params: dict[str, Any],
+    user_id: uuid.UUID,
+    delta: Decimal,
+) -> Decimal:
+    """Run a balance UPDATE ... RETURNING; no row: the user is missing or the guard refused."""
+    after = await session.scalar(statement, params)
+    if after is None:
+        await refusal(session, user_id, -delta)
+    return after
+
+
+async def refusal(session: AsyncSession, user_id: uuid.UUID, needed: Decimal) -> NoReturn:
+    """Why a guarded balance UPDATE changed no row: no such user, or too little balance."""
     balance = await session.scalar(select(User.token_balance).where(User.id == user_id))
     if balance is None:
         raise LookupError(f"no user {user_id}")
-    raise InsufficientBalance(balance, -delta)
+    raise InsufficientBalance(balance, needed)
 
 
 async def spend_on_goal(
@@ -256,6 +345,99 @@ async def spend_on_goal(
     raise GoalTokenLimitExceeded(goal_id, goal.max_tokens, goal.total_tokens_spent)
 
 
+def build_entry(change: ReturningUpdate[tuple[Decimal]] | None) -> Select[Any]:
+    """A transaction row and its history row in one statement (data-modifying CTEs): one
+    round trip, not two. `change`: the balance UPDATE ... RETURNING token_balance to run in
+    it too (no row if its guard refuses); None: the balance after is bound as `after`.
+    Selects the transaction and the balance after it."""
+    table = TokenTransaction.__table__.c
+    history = TokenBalanceHistory.__table__.c
+    delta = bindparam("delta", type_=history.change_amount.type)
+    sources: list[CTE] = []
+    after: ColumnElement[Decimal] = bindparam("after", type_=history.balance_after.type)
+    if change is not None:
+        changed = change.cte("changed")
+        sources, after = [changed], changed.c.token_balance
+    # clock_timestamp(), not the transaction's start: rows then sort in the order the
+    # balance row's lock was granted, so each history row follows the one before it.
+    written = (
+        insert(TokenTransaction)
+        .from_select(
+            [table.user_id, table.type, table.amount, table.status, table.description,
+             table.goal_id, table.meta_data, table.created_at],
+            select(
+                bindparam("user_id", type_=table.user_id.type),
+                bindparam("kind", type_=table.type.type),
+                bindparam("amount", type_=table.amount.type),
+                literal(TransactionStatus.COMPLETED, table.status.type),
+                bindparam("description", type_=table.description.type),
+                bindparam("goal_id", type_=table.goal_id.type),
+                bindparam("meta", type_=table.meta_data.type),
+                func.clock_timestamp(),
+            ).select_from(*sources),
+        )
+        .returning(*table)
+        .cte("written")
+    )  # fmt: skip
+    joined = with_sources(written, sources)
+    recorded = (
+        insert(TokenBalanceHistory)
+        .from_select(
+            [history.user_id, history.balance_before, history.balance_after,
+             history.change_amount, history.change_type, history.transaction_id,
+             history.created_at],
+            select(
+                written.c.user_id,
+                after - delta,
+                after,
+                delta,
+                bindparam("change_type", type_=history.change_type.type),
+                written.c.id,
+                func.clock_timestamp(),
+            ).select_from(joined),
+        )
+        .cte("recorded")
+    )  # fmt: skip
+    entry = aliased(TokenTransaction, written)
+    return select(entry, after).select_from(joined).add_cte(recorded)
+
+
+def with_sources(written: CTE, sources: list[CTE]) -> FromClause:
+    """`written` joined to the balance change (one row each): no cartesian-product warning."""
+    return written.join(sources[0], true()) if sources else written
+
+
+@cache
+def entry_statement() -> Select[Any]:
+    return build_entry(None)  # built once: building it costs more than running it
+
+
+@cache
+def debit_entry_statement() -> Select[Any]:
+    return build_entry(debit_statement())
+
+
+def entry_params(
+    user_id: uuid.UUID,
+    kind: TransactionType,
+    amount: Decimal,
+    delta: Decimal,
+    description: str,
+    goal_id: uuid.UUID | None,
+    meta: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "kind": kind,
+        "amount": amount,
+        "delta": delta,
+        "description": description,
+        "goal_id": goal_id,
+        "meta": meta or {},
+        "change_type": BalanceChangeType(kind.value),
+    }
+
+
 async def write_entry(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -268,35 +450,9 @@ async def write_entry(
     goal_id: uuid.UUID | None = None,
     meta: dict[str, Any] | None = None,
 ) -> TokenTransaction:
-    # clock_timestamp(), not the transaction's start: rows then sort in the order the
-    # balance row's lock was granted, so each history row follows the one before it.
-    transaction = await session.scalar(
-        insert(TokenTransaction)
-        .values(
-            user_id=user_id,
-            type=kind,
-            amount=amount,
-            status=TransactionStatus.COMPLETED,
-            description=description,
-            goal_id=goal_id,
-            meta_data=meta or {},
-            created_at=func.clock_timestamp(),
-        )
-        .returning(TokenTransaction)
-    )
-    assert transaction is not None
-    await session.execute(
-        insert(TokenBalanceHistory).values(
-            user_id=user_id,
-            balance_before=before,
-            balance_after=after,
-            change_amount=after - before,
-            change_type=BalanceChangeType(kind.value),
-            transaction_id=transaction.id,
-            created_at=func.clock_timestamp(),
-        )
-    )
-    return transaction
+    params = entry_params(user_id, kind, amount, after - before, description, goal_id, meta)
+    row = (await session.execute(entry_statement(), {**params, "after": after})).one()
+    return row[0]
 
 
 def recorder_slot() -> asyncio.Semaphore:

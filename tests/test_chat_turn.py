@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from agent.history import recent_history
 from agent.tokens import count_text
 from agent.turn import TurnOutcome
 from core.goals import GoalNotFound
@@ -205,3 +206,22 @@ async def test_a_request_the_tool_refuses_gets_the_reason_and_no_goal(chat: Chat
 async def test_nonsense_gets_help(chat: Chat):
     outcome = await chat.say("qwertyuiop asdf")
     assert chat.tools_called() == [] and outcome.content.startswith("Sorry, I didn't catch that")
+
+
+async def test_the_window_is_read_as_before_the_message_stored_with_it(chat: Chat):
+    await chat.say("what's my balance?")
+    new_id = uuid.uuid4()
+    asked = {
+        "id": new_id,
+        "goal_id": None,
+        "role": MessageRole.USER,
+        "content": "and now?",
+        "tokens_used": 3,
+        "meta_data": {"client_message_id": "c-1", "content_tokens": 3},
+    }
+    async with chat.sessions() as session, session.begin():
+        window = await recent_history(session, chat.user_id, 10_000, then_store=asked)
+    assert len(window) == 2 and window[0].text == "what's my balance?"  # not "and now?"
+    stored = (await messages(chat.sessions, chat.user_id))[-1]
+    assert (stored.id, stored.content, stored.tokens_used) == (new_id, "and now?", 3)
+    assert stored.meta_data == {"client_message_id": "c-1", "content_tokens": 3}

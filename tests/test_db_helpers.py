@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
 
-from core.db import create_engine, in_transaction, session_factory, sqlstate
+from core.db import create_engine, in_transaction, reading, session_factory, sqlstate
 from core.models import User
 from tests.factories import make_user
 
@@ -101,3 +101,22 @@ async def test_slow_statements_are_logged(settings, database_url, caplog):
         await engine.dispose()
     slow = [r.getMessage() for r in caplog.records if "slow statement" in r.getMessage()]
     assert len(slow) == 1 and "pg_sleep" in slow[0]
+
+
+async def test_a_reading_session_leaves_its_connection_transactional(settings, database_url):
+    one = settings.model_copy(update={"db_pool_max": 1, "db_pool_overflow": 0})
+    engine = create_engine(one, database_url)
+    sessions = session_factory(engine, one)
+    try:
+        async with reading(sessions) as session:
+            # autocommit: each statement is a transaction of its own, no BEGIN around them
+            first = await session.scalar(text("SELECT txid_current()"))
+            assert await session.scalar(text("SELECT txid_current()")) != first
+        async with sessions() as session:  # the same (only) connection, back in a transaction
+            await session.execute(text("CREATE TEMP TABLE t_reading (x int)"))
+            await session.execute(text("INSERT INTO t_reading VALUES (1)"))
+            await session.rollback()
+            gone = await session.scalar(text("SELECT to_regclass('pg_temp.t_reading')"))
+        assert gone is None
+    finally:
+        await engine.dispose()

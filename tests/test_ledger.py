@@ -170,7 +170,9 @@ async def test_goal_max_tokens_is_never_exceeded(sessions):
     assert goal.total_tokens_spent == Decimal(5)
     assert user.token_balance == Decimal(95)
     assert user.total_tokens_spent == Decimal(5)
-    await assert_history_adds_up(sessions, user_id, Decimal(100))
+    # A refused goal rolls back the entry its deduction had already written.
+    assert await count_transactions(sessions, user_id, TransactionStatus.COMPLETED) == 5
+    assert len(await assert_history_adds_up(sessions, user_id, Decimal(100))) == 5
 
 
 async def test_refund_and_reward_keep_the_counters(sessions):
@@ -252,3 +254,30 @@ async def test_cost_clamps_units():
 async def test_seeded_prices_are_found(session):
     for service in ("chat_turn", "goal_creation", "market_search", "deal_query"):
         assert (await ledger.current_price(session, service)).token_cost > 0
+
+
+async def test_a_deduction_tells_the_balance_it_left_and_writes_both_rows(sessions):
+    user_id = await make_user(sessions, "10")
+    goal_id = await make_goal(sessions, user_id, "5")
+    async with sessions() as session, session.begin():
+        first = await ledger.deduct(session, user_id, Decimal("1.5"), description="a")
+        second = await ledger.deduct(
+            session, user_id, Decimal("2"), description="b", goal_id=goal_id, meta={"k": "v"}
+        )
+    assert (first.balance, second.balance) == (Decimal("8.5"), Decimal("6.5"))
+    assert second.transaction.goal_id == goal_id and second.transaction.meta_data == {"k": "v"}
+    rows = await assert_history_adds_up(sessions, user_id, Decimal(10))
+    assert [r.transaction_id for r in rows] == [first.transaction.id, second.transaction.id]
+    assert [r.change_amount for r in rows] == [Decimal("-1.5"), Decimal("-2")]
+
+
+async def test_price_and_balance_in_one_read(sessions):
+    user_id = await make_user(sessions, "7")
+    async with sessions() as session:
+        price, balance = await ledger.price_and_balance(session, "chat_turn", user_id)
+        assert price.id == (await ledger.current_price(session, "chat_turn")).id
+        assert balance == Decimal(7)
+        with pytest.raises(ledger.PricingNotConfigured):
+            await ledger.price_and_balance(session, f"svc_{uuid.uuid4().hex[:8]}", user_id)
+        with pytest.raises(LookupError):
+            await ledger.price_and_balance(session, "chat_turn", uuid.uuid4())

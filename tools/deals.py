@@ -9,6 +9,7 @@ from langchain.tools import ToolRuntime
 from pydantic import BaseModel, Field
 
 from core import deals
+from core.db import reading
 from core.models import Deal
 from core.models.enums import DealStatus, MarketCategory, MarketType
 from core.plain import decimal_text
@@ -104,7 +105,7 @@ async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> d
     args = SearchMarketsArgs(**fields)
     ctx = runtime.context
     if args.goal_id is not None:
-        async with ctx.sessions() as session:
+        async with reading(ctx.sessions) as session:
             await deals.owned_goal(session, ctx.user_id, args.goal_id)  # before any search
     request = SearchRequest(**args.model_dump(exclude={"goal_id"}))
     result = await search(ctx.sessions, ctx.http, request, settings=ctx.settings)
@@ -129,7 +130,7 @@ async def query_deals(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict
     """Look through the deals already found for the user's goals (with price and status)."""
     args = QueryDealsArgs(**fields)
     ctx = runtime.context
-    async with ctx.sessions() as session:
+    async with reading(ctx.sessions) as session:
         found = await deals.query_deals(
             session, ctx.user_id, deals.DealFilters(**args.model_dump())
         )

@@ -9,6 +9,7 @@ from langchain.tools import ToolRuntime
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from core import goals
+from core.db import reading
 from core.models import Goal
 from core.models.enums import GoalPriority, GoalStatus, MarketCategory
 from core.plain import jsonable
@@ -121,7 +122,7 @@ async def list_goals(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict[
     """List the user's goals, newest first, optionally only those in one status."""
     args = ListGoalsArgs(**fields)
     ctx = runtime.context
-    async with ctx.sessions() as session:
+    async with reading(ctx.sessions) as session:
         found = await goals.list_goals(session, ctx.user_id, args.status)
     return {"goals": [goal_summary(g) for g in found]}
 
