@@ -136,6 +136,14 @@ async def test_find_and_tell_me_creates_the_goal_and_searches_for_it(chat: Chat,
     )
 
 
+async def test_find_and_tell_me_with_a_target_over_the_budget_stores_nothing(chat: Chat, sessions):
+    refused = await chat.say("find me a 4K TV under $200, tell me if one drops below $250")
+    assert chat.tools_called() == ["create_goal"]  # no search for a goal that was refused
+    assert refused.content.startswith("That didn't work:")
+    assert await scalar(sessions, select(func.count()).where(Goal.user_id == chat.user_id)) == 0
+    assert refused.charged == await expected_charge(sessions, refused.tokens_used)
+
+
 async def test_amounts_read_as_plain_decimals(chat: Chat):
     told = await chat.say("What's my balance?")  # a new user has spent 0.00000000, not 0E-8
     assert "(0.00000000 spent so far" in told.content, told.content
