@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import ledger
 from core.ledger import InsufficientBalance
 from core.models import TokenPricing, User
+from core.plain import decimal_text
 
 CHAT_TURN = "chat_turn"
 
@@ -42,7 +43,7 @@ class Line:
         return {
             "service_type": self.service_type,
             "units": self.units,
-            "amount": str(self.amount),
+            "amount": decimal_text(self.amount),
             "goal_id": str(self.goal_id) if self.goal_id else None,
         }
 
@@ -116,6 +117,6 @@ async def settle_turn(
         meta["goal_over_limit"] = str(goal_id)
         entry = await ledger.deduct(session, user_id, amount, description=description, meta=meta)
     except InsufficientBalance as short:
-        amount, meta["shortfall"] = short.balance, str(short.needed - short.balance)
+        amount, meta["shortfall"] = short.balance, decimal_text(short.needed - short.balance)
         entry = await ledger.deduct(session, user_id, amount, description=description, meta=meta)
     return Settlement(amount, entry.balance, entry.transaction.id, lines)

@@ -8,7 +8,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Coroutine
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, tuple_
@@ -16,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.chat_gate import TurnGate
 from core.config import Settings
-from core.models.accounts import User
 from core.models.chat import ChatMessage
 from core.models.goals import Goal
 from core.notifications import NotificationListener
@@ -75,10 +73,6 @@ class RateLimiter:
             return False
         accepted.append(now)
         return True
-
-
-async def token_balance(session: AsyncSession, user_id: uuid.UUID) -> Decimal:
-    return await session.scalar(select(User.token_balance).where(User.id == user_id))
 
 
 class ChatRuntime:

@@ -10,7 +10,7 @@ from starlette.datastructures import State
 
 from agent.turn import LLMUnavailable, TurnRequest, run_turn
 from api import ws_protocol as wire
-from core import chat, notifications
+from core import billing, chat, notifications
 from core.auth import AuthError, Principal, authenticate, can_spend
 from core.chat_gate import TurnFacts
 from core.ledger import InsufficientBalance
@@ -111,7 +111,7 @@ class ChatConnection:
         with self.runtime.listener.subscribe(self.user_id) as inbox:
             inbox.put_nowait(None)  # first, whatever is still undelivered
             async with self.sessions() as session:
-                balance = await chat.token_balance(session, self.user_id)
+                balance = await billing.balance_of(session, self.user_id)
             await self.send({"type": "ready", "user_id": self.user_id, "token_balance": balance})
             pusher = asyncio.create_task(self._push_notifications(inbox))
             try:
