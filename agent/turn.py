@@ -50,6 +50,7 @@ from core.goals import GoalNotFound, get_goal
 from core.models import ChatMessage, TokenPricing
 from core.models.enums import MessageRole
 from core.plain import decimal_text
+from monitor.queue import Monitor
 from tools.context import AgentContext
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class TurnRequest:
     client_message_id: str
     content: str
     goal_id: uuid.UUID | None = None
+    monitor: Monitor | None = None  # queues the first check of goals the turn created
 
 
 @dataclass
@@ -261,6 +263,9 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
         if isinstance(error, openai.APIError | httpx.HTTPError):
             raise LLMUnavailable(f"the model is unavailable: {type(error).__name__}") from error
         raise
+    finally:
+        if request.monitor is not None and context.new_goals:
+            await request.monitor.check_soon(context.new_goals)
     latency_ms = round((time.perf_counter() - clock) * 1000, 1)
     return await finish_turn(request, context, recorder, started, model_name(model), latency_ms)
 

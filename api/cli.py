@@ -31,6 +31,16 @@ def serve(args: argparse.Namespace) -> None:
     )
 
 
+def worker(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from monitor.runner import run_worker
+
+    settings = get_settings()
+    with database_url(settings) as url:
+        asyncio.run(run_worker(settings, url, args.concurrency, signals=True))
+
+
 def sandbox(args: argparse.Namespace) -> None:
     from markets.sandbox.app import create_sandbox_app
     from markets.sandbox.credentials import sandbox_settings
@@ -76,6 +86,15 @@ def parser() -> argparse.ArgumentParser:
         help="server processes sharing the port (default 1); more use more of the CPUs",
     )
     p.set_defaults(run=serve)
+
+    p = commands.add_parser("worker", help="run a monitor worker: goal checks and deliveries")
+    p.add_argument(
+        "--concurrency",
+        type=positive,
+        default=get_settings().monitor_concurrency,
+        help="checks run at once (default MONITOR_CONCURRENCY, 4)",
+    )
+    p.set_defaults(run=worker)
 
     p = commands.add_parser("sandbox", help="run the sandbox marketplace alone")
     p.add_argument("--host", default="127.0.0.1")

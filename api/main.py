@@ -21,6 +21,7 @@ from core.embedded_db import database_url
 from core.mailer import mailer_from_settings
 from core.throttle import Throttle
 from markets.sandbox.embedded import prepare_markets
+from monitor.runner import monitor_running
 
 
 @asynccontextmanager
@@ -41,7 +42,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.chat = ChatRuntime(settings, libpq_url(url))
             await app.state.chat.start()
             try:
-                yield
+                async with monitor_running(
+                    app.state.settings,
+                    url,
+                    app.state.sessions,
+                    http,
+                    work=settings.monitor_in_process,
+                ) as app.state.monitor:
+                    yield
             finally:
                 await app.state.chat.close()
         finally:

@@ -19,6 +19,7 @@ from core.database import prepare_database, run_with_engine
 from core.embedded_db import database_url
 from markets.sandbox.credentials import sandbox_settings
 from markets.sandbox.embedded import sandbox_in_thread, sandbox_wanted
+from monitor.runner import monitor_in_thread
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,12 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> Non
             sandbox = sandbox_in_thread(sandbox_settings(settings))
             os.environ["SANDBOX_URL"] = owned.enter_context(sandbox)
             log.info("sandbox marketplace for the workers at %s", os.environ["SANDBOX_URL"])
+        if settings.monitor_in_process:  # one monitor here, none in the N workers
+            shared = {"sandbox_url": os.environ.get("SANDBOX_URL", settings.sandbox_url)}
+            owned.enter_context(monitor_in_thread(settings.model_copy(update=shared), url))
+            os.environ["MONITOR_IN_PROCESS"] = "false"
         # Returns once SIGTERM/SIGINT has stopped every worker; then the ExitStack stops
-        # the sandbox and the embedded PostgreSQL.
+        # the monitor, the sandbox and the embedded PostgreSQL.
         uvicorn.run(
             "api.main:create_app",
             factory=True,

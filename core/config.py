@@ -109,6 +109,32 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP link with STARTTLS.")
     mail_from: str = Field(default="dealagent@localhost", description="Sender of outgoing mail.")
 
+    # The monitor: background goal checks on the PostgreSQL job queue (procrastinate).
+    monitor_in_process: bool = Field(
+        default=True, description="`serve` runs one monitor worker inside the server process."
+    )
+    monitor_concurrency: int = Field(
+        default=4, ge=1, le=100, description="Goal checks one worker runs at once."
+    )
+    monitor_interval_high_s: float = Field(
+        default=900, gt=0, description="Re-check interval of high-priority goals."
+    )
+    monitor_interval_medium_s: float = Field(
+        default=3600, gt=0, description="Re-check interval of medium-priority goals."
+    )
+    monitor_interval_low_s: float = Field(
+        default=21600, gt=0, description="Re-check interval of low-priority goals."
+    )
+    monitor_tick_s: int = Field(
+        default=10, ge=1, le=60, description="How often due goals are looked for and queued."
+    )
+    monitor_stalled_s: float = Field(
+        default=30, gt=0, description="A worker silent this long is dead; its checks run again."
+    )
+    low_balance_threshold: Decimal = Field(
+        default=Decimal("5"), ge=0, description="A balance falling under this is notified."
+    )
+
     # Markets. With none of the credentials below set, the sandbox marketplace stands in.
     sandbox_markets: Literal["auto", "on", "off"] = Field(
         default="auto",

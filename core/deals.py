@@ -13,6 +13,7 @@ from sqlalchemy import Select, case, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.alerts import Observed, judge
 from core.models import Deal, Goal, Market, PriceTracking, User
 from core.models.enums import DealSource, DealStatus, MarketCategory, MarketType
 from markets.base import Offer
@@ -77,15 +78,17 @@ def _row(goal: Goal, market_id: uuid.UUID, offer: Offer, now: datetime) -> dict[
             "gtin": offer.gtin,
             "mpn": offer.mpn,
             "identity": offer.identity,
+            "misses": 0,  # checks of its market that did not offer it (monitor.check)
         },
     }
 
 
-async def record_offers(session: AsyncSession, goal: Goal, offers: list[Offer]) -> list[Deal]:
+async def record_offers(session: AsyncSession, goal: Goal, offers: list[Offer]) -> list[Observed]:
     """Upsert each offer as the goal's deal for its url, and log every observed price.
 
-    Runs in the caller's transaction. New deals raise goals.total_matches_found and the
-    owner's users.total_deals_found by the number actually inserted.
+    Runs in the caller's transaction. New deals raise the owner's users.total_deals_found
+    by the number actually inserted; core.alerts.judge then tells which match the goal and
+    notifies what they earned.
     """
     by_url = {offer.url: offer for offer in offers}  # one row per url, the last seen wins
     if not by_url:
@@ -127,21 +130,22 @@ async def record_offers(session: AsyncSession, goal: Goal, offers: list[Offer]) 
     ).returning(Deal, literal_column("xmax = 0").label("inserted"))
     statement = statement.execution_options(populate_existing=True)
     result = (await session.execute(statement)).all()
-    deals = [row.Deal for row in result]
+    observed = [Observed(row.Deal, previous.get(row.Deal.url), row.inserted) for row in result]
     session.add_all(
         PriceTracking(
-            deal_id=deal.id,
-            price=deal.current_price,
-            currency=deal.currency,
-            source=deal.source,
+            deal_id=seen.deal.id,
+            price=seen.deal.current_price,
+            currency=seen.deal.currency,
+            source=seen.deal.source,
             tracked_at=now,
-            meta_data=_observation(previous.get(deal.url), deal),
+            meta_data=_observation(seen.previous_price, seen.deal),
         )
-        for deal in deals
+        for seen in observed
     )
-    await _count_new(session, goal, sum(1 for row in result if row.inserted))
+    await _count_new(session, goal, sum(1 for seen in observed if seen.inserted))
     await session.flush()
-    return deals
+    await judge(session, goal, observed)
+    return observed
 
 
 def _observation(before: Decimal | None, deal: Deal) -> dict[str, Any]:
@@ -153,18 +157,12 @@ def _observation(before: Decimal | None, deal: Deal) -> dict[str, Any]:
 
 
 async def _count_new(session: AsyncSession, goal: Goal, count: int) -> None:
-    if not count:
-        return
-    await session.execute(
-        update(Goal)
-        .where(Goal.id == goal.id)
-        .values(total_matches_found=Goal.total_matches_found + count)
-    )
-    await session.execute(
-        update(User)
-        .where(User.id == goal.user_id)
-        .values(total_deals_found=User.total_deals_found + count)
-    )
+    if count:
+        await session.execute(
+            update(User)
+            .where(User.id == goal.user_id)
+            .values(total_deals_found=User.total_deals_found + count)
+        )
 
 
 async def mark_expired(session: AsyncSession, deal: Deal) -> None:
@@ -309,8 +307,8 @@ async def refresh_deal(
         return deal
     goal = await owned_goal(session, user_id, deal.goal_id)
     market = await session.scalar(select(Market.type).where(Market.id == deal.market_id))
-    (deal,) = await record_offers(session, goal, [page_offer(market, page, deal.category)])
-    return deal
+    (seen,) = await record_offers(session, goal, [page_offer(market, page, deal.category)])
+    return seen.deal
 
 
 async def track_product_url(
@@ -330,5 +328,5 @@ async def track_product_url(
     goal = await owned_goal(session, user_id, goal_id)
     page = await fetch_page(session, http, url, allow_private)
     market = await market_of_page(session, url, page)
-    (deal,) = await record_offers(session, goal, [page_offer(market, page, goal.category)])
-    return deal
+    (seen,) = await record_offers(session, goal, [page_offer(market, page, goal.category)])
+    return seen.deal

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Numeric, case, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import Goal, User
@@ -39,6 +39,18 @@ TRANSITIONS: dict[GoalAction, tuple[frozenset[GoalStatus], GoalStatus]] = {
     GoalAction.RESUME: (frozenset({GoalStatus.PAUSED}), GoalStatus.ACTIVE),
     GoalAction.CANCEL: (frozenset({GoalStatus.ACTIVE, GoalStatus.PAUSED}), GoalStatus.CANCELLED),
 }
+
+
+# Statuses a goal does not leave: success_rate is completed / these.
+ENDED = frozenset(
+    {
+        GoalStatus.COMPLETED,
+        GoalStatus.CANCELLED,
+        GoalStatus.FAILED,
+        GoalStatus.EXPIRED,
+        GoalStatus.ERROR,
+    }
+)
 
 
 @dataclass
@@ -131,9 +143,34 @@ async def update_goal(
         allowed, result = TRANSITIONS[action]
         if goal.status not in allowed:
             raise GoalError(f"Cannot {action.value} a goal that is {goal.status.value}.")
-        delta = (result == GoalStatus.ACTIVE) - (goal.status == GoalStatus.ACTIVE)
-        goal.status = result
-        if delta:
-            await adjust_active_count(session, user_id, delta)
+        await set_status(session, goal, result, {"event": action.value, "by": "user"})
     await session.flush()
     return goal
+
+
+async def set_status(
+    session: AsyncSession, goal: Goal, status: GoalStatus, reason: dict[str, Any]
+) -> None:
+    """Move a goal (locked by the caller) to `status`, noting why in meta_data.status_reason,
+    with the owner's active_goals_count and success_rate kept in step."""
+    delta = (status == GoalStatus.ACTIVE) - (goal.status == GoalStatus.ACTIVE)
+    goal.status = status
+    goal.meta_data = {
+        **goal.meta_data,
+        "status_reason": {**reason, "at": datetime.now(UTC).isoformat()},
+    }
+    await session.flush()
+    if delta:
+        await adjust_active_count(session, goal.user_id, delta)
+    if status in ENDED:
+        await refresh_success_rate(session, goal.user_id)
+
+
+async def refresh_success_rate(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """users.success_rate: the user's completed goals over their ended ones (0 when none)."""
+    mine = select(Goal.status).where(Goal.user_id == user_id).subquery()
+    ended = func.count().filter(mine.c.status.in_(ENDED))
+    completed = func.count().filter(mine.c.status == GoalStatus.COMPLETED)
+    ratio = func.round(cast(completed, Numeric) / ended, 4)
+    rate = select(case((ended == 0, 0), else_=ratio)).scalar_subquery()
+    await session.execute(update(User).where(User.id == user_id).values(success_rate=rate))

@@ -34,10 +34,13 @@ async def create(
     goal_id: uuid.UUID | None = None,
     deal_id: uuid.UUID | None = None,
     action_url: str | None = None,
+    channels: list[str] | None = None,
     meta: dict | None = None,
 ) -> Notification:
     """Add a notification in the caller's transaction. A trigger (migration 0003) announces
-    every new row on CHANNEL when the transaction commits, whoever inserted it."""
+    every new row on CHANNEL when the transaction commits, whoever inserted it; another
+    (migration 0004) queues its email and webhook deliveries in the same transaction.
+    `channels`: the user's notification_channels (default in_app only)."""
     row = Notification(
         user_id=user_id,
         type=type,
@@ -47,6 +50,7 @@ async def create(
         goal_id=goal_id,
         deal_id=deal_id,
         action_url=action_url,
+        channels=channels or ["in_app"],
         meta_data=meta or {},
     )
     session.add(row)

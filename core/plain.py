@@ -12,6 +12,11 @@ def decimal_text(value: Decimal) -> str:
     return format(value, "f")
 
 
+def amount_text(value: Decimal) -> str:
+    """An amount for people to read: no trailing zeros ("0.75", "1", "10")."""
+    return decimal_text(value.normalize())
+
+
 def plain_scalar(value: Any) -> Any:
     """json.dumps' `default`: the JSON form of a value it cannot write itself."""
     if isinstance(value, Decimal):

@@ -70,6 +70,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         dealagent_home=Path(tmp_path_factory.mktemp("home")),
         db_pool_min=1,
         db_retry_delay_s=0.05,
+        monitor_in_process=False,  # tests that want the monitor start their own
         _env_file=None,
     )
 

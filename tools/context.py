@@ -27,3 +27,4 @@ class AgentContext:
     settings: Settings
     goal_id: uuid.UUID | None = None  # the goal this conversation turn concerns, if any
     services_used: list[ServiceUse] = field(default_factory=list)
+    new_goals: list[uuid.UUID] = field(default_factory=list)  # first checks queued after it

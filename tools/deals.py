@@ -7,6 +7,7 @@ from uuid import UUID
 
 from langchain.tools import ToolRuntime
 from pydantic import BaseModel, Field
+from sqlalchemy import func
 
 from core import deals
 from core.db import reading
@@ -115,6 +116,7 @@ async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> d
         async with ctx.sessions.begin() as session:
             goal = await deals.owned_goal(session, ctx.user_id, args.goal_id)
             stored = len(await deals.record_offers(session, goal, result.offers))
+            goal.last_checked_at = func.now()  # a check: the monitor's next is due from here
     return {
         "products": [product_view(p) for p in result.products],
         "markets": [

@@ -113,6 +113,7 @@ async def create_goal(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict
     async with ctx.sessions.begin() as session:
         goal = await goals.create_goal(session, ctx.user_id, draft)
     ctx.services_used.append(ServiceUse("goal_creation", goal_id=goal.id))
+    ctx.new_goals.append(goal.id)
     concerns(ctx, goal)
     return {"goal": goal_summary(goal)}
 

@@ -197,6 +197,7 @@ class ChatConnection:
             client_message_id=frame.id,
             content=frame.content,
             goal_id=frame.goal_id,
+            monitor=self.state.monitor,
         )
 
     async def _replay(self, client_id: str, facts: TurnFacts) -> None:

@@ -1,0 +1,249 @@
+"""What an observation of deals means for their goal: which deals meet the goal's rules,
+the `deal` and `price_alert` notifications they earn (each once), a goal completed at
+max_matches, and a balance that fell under the low-balance threshold. Everything runs in
+the caller's transaction, so alerts commit with the observation that caused them."""
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import goals, notifications
+from core.models import Deal, Goal, User
+from core.models.enums import (
+    DealStatus,
+    GoalStatus,
+    NotificationPriority,
+    NotificationType,
+)
+from core.plain import amount_text, decimal_text
+from core.reference_data import DEFAULT_MARKETS
+from markets.text import words
+
+MARKET_NAMES = {market: name for name, market, _, _ in DEFAULT_MARKETS}
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A deal as one observation left it, with the price it had before (None: new)."""
+
+    deal: Deal
+    previous_price: Decimal | None
+    inserted: bool
+
+
+def condition_of(deal: Deal) -> str:
+    """new, used or refurbished; listings that say nothing are new (shops sell new)."""
+    said = str((deal.product_specs or {}).get("condition") or "new").lower()
+    return next((c for c in ("refurbished", "used") if c in said or c[:5] in said), "new")
+
+
+def meets_constraints(goal: Goal, deal: Deal) -> bool:
+    rules = goal.constraints or {}
+    text = set(words(f"{deal.title} {deal.description or ''}"))
+    if any(not set(words(k)) <= text for k in rules.get("keywords") or []):
+        return False
+    brands = [b.lower() for b in rules.get("brands") or []]
+    brand = str((deal.product_specs or {}).get("brand") or "").lower()
+    if brands and not any(b == brand or set(words(b)) <= text for b in brands):
+        return False
+    wanted = rules.get("condition") or "any"
+    return wanted == "any" or condition_of(deal) == wanted
+
+
+def meets(goal: Goal, deal: Deal) -> bool:
+    """The goal's rules: available, at most the target (when set) and the budget, at least
+    the minimum discount, and its constraints (keywords, brands, condition)."""
+    price = deal.current_price
+    return (
+        deal.status == DealStatus.ACTIVE
+        and (goal.target_price is None or price <= goal.target_price)
+        and (goal.max_budget is None or price <= goal.max_budget)
+        and (
+            goal.min_discount_percent is None
+            or (deal.discount_percent or 0) >= goal.min_discount_percent
+        )
+        and meets_constraints(goal, deal)
+    )
+
+
+def drop_percent(before: Decimal, after: Decimal) -> Decimal:
+    return ((before - after) / before * HUNDRED).quantize(Decimal("0.01"))
+
+
+def price_drop_alerted(goal: Goal, seen: Observed) -> bool:
+    """Fell by notification_threshold percent since the last observation, or to/under
+    the target; never for an unchanged price, nor above the budget."""
+    before, deal = seen.previous_price, seen.deal
+    if before is None or deal.current_price >= before or deal.status != DealStatus.ACTIVE:
+        return False
+    if goal.max_budget is not None and deal.current_price > goal.max_budget:
+        return False
+    threshold = goal.notification_threshold
+    crossed = goal.target_price is not None and deal.current_price <= goal.target_price < before
+    return crossed or (
+        threshold is not None and drop_percent(before, deal.current_price) >= threshold
+    )
+
+
+def money(value: Decimal | None) -> str:
+    return "?" if value is None else f"${value:,.2f}"
+
+
+def describe(goal: Goal, seen: Observed, kind: NotificationType) -> tuple[str, str, dict[str, Any]]:
+    """Title, message and meta_data of a deal or price_alert notification."""
+    deal = seen.deal
+    market = MARKET_NAMES.get(deal.meta_data.get("market"), deal.meta_data.get("market", "?"))
+    name = deal.title if len(deal.title) <= 80 else deal.title[:79] + "…"
+    meta: dict[str, Any] = {
+        "market": deal.meta_data.get("market"),
+        "new_price": decimal_text(deal.current_price),
+        "goal_title": goal.title,
+    }
+    if kind == NotificationType.PRICE_ALERT and seen.previous_price is not None:
+        percent = drop_percent(seen.previous_price, deal.current_price)
+        meta |= {"old_price": decimal_text(seen.previous_price), "drop_percent": str(percent)}
+        title = f"Price drop: {name}"
+        message = (
+            f"{deal.title} at {market} fell from {money(seen.previous_price)} to "
+            f"{money(deal.current_price)} ({percent}% lower)"
+        )
+    else:
+        title = f"New match: {name}"
+        message = f"{deal.title} at {market} for {money(deal.current_price)}"
+        if deal.original_price and deal.discount_percent:
+            message += f" (was {money(deal.original_price)}, {deal.discount_percent}% off)"
+    if goal.target_price is not None and deal.current_price <= goal.target_price:
+        message += f", at or under your target of {money(goal.target_price)}"
+    message += f", for your goal “{goal.title}”. {deal.url}"
+    threshold = goal.auto_buy_threshold
+    if threshold is not None and (deal.discount_percent or 0) >= threshold:
+        meta["auto_buy_candidate"] = True
+        message += (
+            f" Auto-buy candidate: {deal.discount_percent}% off meets your auto-buy threshold "
+            f"of {threshold}%. dealagent makes no purchases; buying is up to you."
+        )
+    return title, message, meta
+
+
+async def judge(session: AsyncSession, goal: Goal, observed: list[Observed]) -> list[uuid.UUID]:
+    """Notify what the observation earned, count new matches, complete the goal at
+    max_matches. Returns the ids of the notifications created."""
+    channels = await session.scalar(
+        select(User.notification_channels).where(User.id == goal.user_id)
+    )
+    created: list[uuid.UUID] = []
+    new_matches = 0
+    for seen in observed:
+        deal = seen.deal
+        newly_matched = "matched_at" not in deal.meta_data and meets(goal, deal)
+        if newly_matched:
+            new_matches += 1
+            deal.meta_data = {**deal.meta_data, "matched_at": deal.last_checked_at.isoformat()}
+        if price_drop_alerted(goal, seen):
+            kind = NotificationType.PRICE_ALERT
+        elif newly_matched:
+            kind = NotificationType.DEAL
+        else:
+            continue
+        title, message, meta = describe(goal, seen, kind)
+        row = await notifications.create(
+            session,
+            goal.user_id,
+            type=kind,
+            title=title,
+            message=message,
+            priority=NotificationPriority.HIGH,
+            goal_id=goal.id,
+            deal_id=deal.id,
+            action_url=deal.url,
+            channels=channels,
+            meta=meta,
+        )
+        created.append(row.id)
+    if new_matches:
+        created += await count_matches(session, goal, new_matches, channels)
+    return created
+
+
+async def count_matches(
+    session: AsyncSession, goal: Goal, new_matches: int, channels: list[str]
+) -> list[uuid.UUID]:
+    total = await session.scalar(
+        update(Goal)
+        .where(Goal.id == goal.id)
+        .values(total_matches_found=Goal.total_matches_found + new_matches)
+        .returning(Goal.total_matches_found)
+    )
+    goal.total_matches_found = total
+    if goal.max_matches is None or total < goal.max_matches or goal.status != GoalStatus.ACTIVE:
+        return []
+    await goals.set_status(
+        session, goal, GoalStatus.COMPLETED, {"event": "completed", "matches": total}
+    )
+    row = await goal_notice(
+        session,
+        goal,
+        "completed",
+        f"Goal completed: {goal.title}",
+        f"Your goal “{goal.title}” found the {total} matches it asked for "
+        "and is no longer watched.",
+        channels,
+    )
+    return [row]
+
+
+async def goal_notice(
+    session: AsyncSession,
+    goal: Goal,
+    event: str,
+    title: str,
+    message: str,
+    channels: list[str] | None = None,
+    **meta: Any,
+) -> uuid.UUID:
+    """A `goal` notification: completed, expired, paused (budget, balance) or error."""
+    if channels is None:
+        channels = await session.scalar(
+            select(User.notification_channels).where(User.id == goal.user_id)
+        )
+    row = await notifications.create(
+        session,
+        goal.user_id,
+        type=NotificationType.GOAL,
+        title=title[:255],
+        message=message,
+        priority=NotificationPriority.HIGH if event == "error" else NotificationPriority.MEDIUM,
+        goal_id=goal.id,
+        channels=channels,
+        meta={"event": event, **meta},
+    )
+    return row.id
+
+
+async def balance_crossed(
+    session: AsyncSession, user_id: uuid.UUID, before: Decimal, after: Decimal, threshold: Decimal
+) -> uuid.UUID | None:
+    """A `token` notification when a debit took the balance from at or over the low-balance
+    threshold to under it: once per crossing, however many debits follow."""
+    if not after < threshold <= before:
+        return None
+    channels = await session.scalar(select(User.notification_channels).where(User.id == user_id))
+    row = await notifications.create(
+        session,
+        user_id,
+        type=NotificationType.TOKEN,
+        title="Your token balance is low",
+        message=(
+            f"Your balance is down to {amount_text(after)} tokens, under "
+            f"{amount_text(threshold)}. Goal checks and chat turns stop when it runs out."
+        ),
+        priority=NotificationPriority.HIGH,
+        channels=channels,
+        meta={"event": "low_balance", "balance": decimal_text(after)},
+    )
+    return row.id

@@ -1,0 +1,1 @@
+"""Background work on the PostgreSQL job queue: goal checks, alerts, deliveries."""
