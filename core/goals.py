@@ -105,6 +105,12 @@ async def get_goal(
     return goal
 
 
+async def lock_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    # The lock an UPDATE of the row takes. The ledger locks the user row, then the goal's;
+    # taking them in the same order here means a debit and a pause cannot deadlock.
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+
+
 async def update_goal(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -115,6 +121,8 @@ async def update_goal(
     target_price: Decimal | None = None,
 ) -> Goal:
     """Pause, resume or cancel a goal and/or change its budget or target price."""
+    if action is not None:  # it may change users.active_goals_count
+        await lock_user(session, user_id)
     goal = await get_goal(session, user_id, goal_id, for_update=True)
     if max_budget is not None or target_price is not None:
         if goal.status == GoalStatus.CANCELLED:
