@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.auth import AuthError, Principal, authenticate, can_change_account, require
 from core.config import Settings
@@ -22,8 +22,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The factory itself, for writes run through core.db.in_transaction (retried on a
+    deadlock or serialization failure)."""
+    return request.app.state.sessions
+
+
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 
 
 def get_settings(request: Request) -> Settings:
