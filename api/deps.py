@@ -6,7 +6,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.auth import AuthError, Principal, authenticate, can_change_account, require
+from core.auth import (
+    AuthError,
+    Principal,
+    authenticate,
+    can_change_account,
+    can_spend,
+    require,
+)
 from core.config import Settings
 from core.mailer import Mailer
 from core.models import User
@@ -84,6 +91,15 @@ def account_principal(principal: CurrentPrincipal) -> Principal:
 
 
 AccountPrincipal = Annotated[Principal, Depends(account_principal)]
+
+
+def acting_principal(principal: CurrentPrincipal) -> Principal:
+    # The scopes that may chat (and so change goals through the agent) may change them here.
+    require(can_spend(principal.scope), "changing goals")
+    return principal
+
+
+ActingPrincipal = Annotated[Principal, Depends(acting_principal)]
 
 
 async def get_current_user(session: SessionDep, principal: CurrentPrincipal) -> User:
