@@ -4,9 +4,16 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.auth import AuthError, Principal, authenticate, can_change_account, require
+from core.auth import (
+    AuthError,
+    Principal,
+    authenticate,
+    can_change_account,
+    can_spend,
+    require,
+)
 from core.config import Settings
 from core.mailer import Mailer
 from core.models import User
@@ -22,8 +29,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The factory itself, for writes run through core.db.in_transaction (retried on a
+    deadlock or serialization failure)."""
+    return request.app.state.sessions
+
+
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 
 
 def get_settings(request: Request) -> Settings:
@@ -77,6 +91,15 @@ def account_principal(principal: CurrentPrincipal) -> Principal:
 
 
 AccountPrincipal = Annotated[Principal, Depends(account_principal)]
+
+
+def acting_principal(principal: CurrentPrincipal) -> Principal:
+    # The scopes that may chat (and so change goals through the agent) may change them here.
+    require(can_spend(principal.scope), "changing goals")
+    return principal
+
+
+ActingPrincipal = Annotated[Principal, Depends(acting_principal)]
 
 
 async def get_current_user(session: SessionDep, principal: CurrentPrincipal) -> User:

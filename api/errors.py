@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from core.accounts import AccountError
 from core.auth import AuthError, ScopeDenied
+from core.goals import GoalConflict, GoalError, GoalNotFound, InvalidGoalValue
 from core.ledger import GoalTokenLimitExceeded, InsufficientBalance, PricingNotConfigured
 from core.throttle import Throttled
 
@@ -28,13 +29,35 @@ def describe(problem: dict[str, Any]) -> str:
     return f"{where}: {problem.get('msg')}" if where else str(problem.get("msg"))
 
 
+def invalid(problems: list[dict[str, Any]]) -> JSONResponse:
+    """422 in the one shape of every invalid request: the problems, and them in words."""
+    message = "; ".join(describe(p) for p in problems)
+    body = {"detail": jsonable_encoder(problems), "code": "invalid_request", "message": message}
+    return JSONResponse(body, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = list(exc.errors())
-        message = "; ".join(describe(p) for p in problems)
-        body = {"detail": jsonable_encoder(problems), "code": "invalid_request", "message": message}
-        return JSONResponse(body, status_code=422)
+        return invalid(list(exc.errors()))
+
+    @app.exception_handler(InvalidGoalValue)
+    async def invalid_goal_value(request: Request, exc: InvalidGoalValue) -> JSONResponse:
+        # Refused by the domain rules (a target over the budget, a past deadline), named
+        # like a refused field of the body.
+        return invalid([{"type": "value_error", "loc": ["body", exc.field], "msg": str(exc)}])
+
+    @app.exception_handler(GoalNotFound)
+    async def no_goal(request: Request, exc: GoalNotFound) -> JSONResponse:
+        return error(404, "goal_not_found", str(exc))
+
+    @app.exception_handler(GoalConflict)
+    async def goal_conflict(request: Request, exc: GoalConflict) -> JSONResponse:
+        return error(409, exc.code, str(exc))
+
+    @app.exception_handler(GoalError)
+    async def goal_refused(request: Request, exc: GoalError) -> JSONResponse:
+        return error(422, "invalid_goal", str(exc))
 
     @app.exception_handler(AuthError)
     async def unauthenticated(request: Request, exc: AuthError) -> JSONResponse:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from api.body_limit import BodyLimit
 from api.errors import install_error_handlers
 from api.routes import auth as auth_routes
-from api.routes import chat_ws, deals, health, markets, me, tokens
+from api.routes import chat_ws, deals, goals, health, markets, me, notifications, tokens
 from core import auth
 from core.chat import ChatRuntime
 from core.config import Settings, get_settings
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
-    for routes in (auth_routes, me, tokens, deals, markets):
+    for routes in (auth_routes, me, tokens, deals, markets, goals, notifications):
         app.include_router(routes.router, prefix="/api/v1")
     app.include_router(chat_ws.router)
     return app

@@ -49,12 +49,17 @@ class AckFrame(Frame):
     notification_id: uuid.UUID
 
 
+class ReadFrame(Frame):
+    type: Literal["read"]
+    notification_id: uuid.UUID
+
+
 ClientFrame = Annotated[
-    AuthFrame | UserMessageFrame | HistoryFrame | PingFrame | AckFrame,
+    AuthFrame | UserMessageFrame | HistoryFrame | PingFrame | AckFrame | ReadFrame,
     Field(discriminator="type"),
 ]
 CLIENT_FRAME = TypeAdapter(ClientFrame)
-FRAME_TYPES = ("auth", "user_message", "history", "ping", "ack")
+FRAME_TYPES = ("auth", "user_message", "history", "ping", "ack", "read")
 
 
 def uvicorn_ws_options(settings: Settings) -> dict[str, Any]:

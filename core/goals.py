@@ -11,11 +11,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Numeric, case, cast, func, select, update
+from sqlalchemy import Numeric, Select, case, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import Goal, User
+from core import paging
+from core.models import Deal, Goal, TokenTransaction, User
 from core.models.enums import GoalPriority, GoalStatus, MarketCategory
+
+# How many of a goal's deals and token transactions its detail shows.
+DETAIL_ROWS = 50
 
 
 class GoalError(Exception):
@@ -25,6 +29,22 @@ class GoalError(Exception):
 class GoalNotFound(GoalError):
     def __init__(self, goal_id: uuid.UUID) -> None:
         super().__init__(f"No goal {goal_id} among your goals.")
+
+
+class InvalidGoalValue(GoalError):
+    """A value the goal cannot take; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class GoalConflict(GoalError):
+    """The goal's status does not allow this; `code` names why."""
+
+    def __init__(self, message: str, code: str = "invalid_transition") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class GoalAction(StrEnum):
@@ -70,9 +90,33 @@ class GoalDraft:
     priority: GoalPriority = GoalPriority.MEDIUM
 
 
-def check_prices(max_budget: Decimal | None, target_price: Decimal | None) -> None:
+@dataclass
+class GoalDetail:
+    goal: Goal
+    deals: list[Deal]  # cheapest first
+    transactions: list[TokenTransaction]  # what its checks cost, newest first
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A time without a zone is taken as UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def check_prices(
+    max_budget: Decimal | None, target_price: Decimal | None, field: str = "target_price"
+) -> None:
+    """`field`: the one to blame, the one the caller is changing."""
     if max_budget is not None and target_price is not None and target_price > max_budget:
-        raise GoalError(f"The target price {target_price} is above the budget {max_budget}.")
+        raise InvalidGoalValue(
+            field, f"The target price {target_price} is above the budget {max_budget}."
+        )
+
+
+def check_deadline(end_date: datetime | None) -> None:
+    if end_date is not None and as_utc(end_date) <= datetime.now(UTC):
+        raise InvalidGoalValue("end_date", "The deadline is in the past.")
 
 
 async def adjust_active_count(session: AsyncSession, user_id: uuid.UUID, delta: int) -> None:
@@ -86,8 +130,7 @@ async def adjust_active_count(session: AsyncSession, user_id: uuid.UUID, delta: 
 
 async def create_goal(session: AsyncSession, user_id: uuid.UUID, draft: GoalDraft) -> Goal:
     check_prices(draft.max_budget, draft.target_price)
-    if draft.end_date is not None and draft.end_date <= datetime.now(UTC):
-        raise GoalError("The deadline is in the past.")
+    check_deadline(draft.end_date)
     goal = Goal(user_id=user_id, status=GoalStatus.ACTIVE, **vars(draft))
     session.add(goal)
     await session.flush()
@@ -95,14 +138,29 @@ async def create_goal(session: AsyncSession, user_id: uuid.UUID, draft: GoalDraf
     return goal
 
 
-async def list_goals(
-    session: AsyncSession, user_id: uuid.UUID, status: GoalStatus | None = None, limit: int = 50
-) -> list[Goal]:
+def _newest_first(user_id: uuid.UUID, status: GoalStatus | None) -> Select[tuple[Goal]]:
     query = select(Goal).where(Goal.user_id == user_id)
     if status is not None:
         query = query.where(Goal.status == status)
-    query = query.order_by(Goal.created_at.desc()).limit(limit)
-    return list(await session.scalars(query))
+    return query.order_by(Goal.created_at.desc(), Goal.id.desc())
+
+
+async def list_goals(
+    session: AsyncSession, user_id: uuid.UUID, status: GoalStatus | None = None, limit: int = 50
+) -> list[Goal]:
+    return list(await session.scalars(_newest_first(user_id, status).limit(limit)))
+
+
+async def goals_page(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    status: GoalStatus | None = None,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[Goal], int]:
+    """One page of the user's goals, newest first, and how many there are in all."""
+    return await paging.page(session, _newest_first(user_id, status), limit=limit, offset=offset)
 
 
 async def get_goal(
@@ -117,6 +175,30 @@ async def get_goal(
     return goal
 
 
+async def goal_detail(session: AsyncSession, user_id: uuid.UUID, goal_id: uuid.UUID) -> GoalDetail:
+    """The goal, its cheapest deals and its latest token transactions (DETAIL_ROWS each)."""
+    goal = await get_goal(session, user_id, goal_id)
+    deals = await session.scalars(
+        select(Deal)
+        .where(Deal.goal_id == goal.id)
+        .order_by(Deal.current_price, Deal.id)
+        .limit(DETAIL_ROWS)
+    )
+    spent = await session.scalars(
+        select(TokenTransaction)
+        .where(TokenTransaction.goal_id == goal.id, TokenTransaction.user_id == user_id)
+        .order_by(TokenTransaction.created_at.desc(), TokenTransaction.id.desc())
+        .limit(DETAIL_ROWS)
+    )
+    return GoalDetail(goal, list(deals), list(spent))
+
+
+async def lock_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    # The lock an UPDATE of the row takes. The ledger locks the user row, then the goal's;
+    # taking them in the same order here means a debit and a pause cannot deadlock.
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+
+
 async def update_goal(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -125,24 +207,34 @@ async def update_goal(
     action: GoalAction | None = None,
     max_budget: Decimal | None = None,
     target_price: Decimal | None = None,
+    end_date: datetime | None = None,
 ) -> Goal:
-    """Pause, resume or cancel a goal and/or change its budget or target price."""
+    """Pause, resume or cancel a goal and/or change its budget, target price or deadline.
+    None means "keep"; on any refusal nothing is changed (the caller rolls back)."""
+    if action is not None:  # it may change users.active_goals_count
+        await lock_user(session, user_id)
     goal = await get_goal(session, user_id, goal_id, for_update=True)
-    if max_budget is not None or target_price is not None:
+    if max_budget is not None or target_price is not None or end_date is not None:
         if goal.status == GoalStatus.CANCELLED:
-            raise GoalError("That goal is cancelled; create a new one instead.")
+            raise GoalConflict(
+                "That goal is cancelled; create a new one instead.", "goal_cancelled"
+            )
         check_prices(
             max_budget if max_budget is not None else goal.max_budget,
             target_price if target_price is not None else goal.target_price,
+            "target_price" if target_price is not None else "max_budget",
         )
+        check_deadline(end_date)
         if max_budget is not None:
             goal.max_budget = max_budget
         if target_price is not None:
             goal.target_price = target_price
+        if end_date is not None:
+            goal.end_date = as_utc(end_date)
     if action is not None:
         allowed, result = TRANSITIONS[action]
         if goal.status not in allowed:
-            raise GoalError(f"Cannot {action.value} a goal that is {goal.status.value}.")
+            raise GoalConflict(f"Cannot {action.value} a goal that is {goal.status.value}.")
         await set_status(session, goal, result, {"event": action.value, "by": "user"})
     await session.flush()
     return goal

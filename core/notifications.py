@@ -1,5 +1,6 @@
 """Notifications for a user: creating them (announced to every server process through
-PostgreSQL NOTIFY), the ones still to deliver, and the user's acknowledgement."""
+PostgreSQL NOTIFY), the ones still to deliver, listing them, and the user's acknowledgement
+and reading of them."""
 
 import asyncio
 import contextlib
@@ -7,13 +8,14 @@ import json
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 
 import psycopg
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import paging
 from core.models.enums import NotificationPriority, NotificationStatus, NotificationType
 from core.models.notifications import Notification
 
@@ -95,11 +97,61 @@ async def acknowledge(
         update(Notification)
         .where(Notification.id == notification_id, Notification.user_id == user_id)
         .values(
-            status=NotificationStatus.DELIVERED,
+            # An ack arriving after the notification was read must not make it unread.
+            status=case(
+                (Notification.status == NotificationStatus.READ, Notification.status),
+                else_=NotificationStatus.DELIVERED,
+            ),
             delivered_at=func.coalesce(Notification.delivered_at, func.now()),
         )
         .returning(Notification.delivered_at)
     )
+
+
+async def page(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    status: NotificationStatus | None = None,
+    type: NotificationType | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Notification], int]:
+    """The user's notifications, newest first, one page of them and how many in all."""
+    query = select(Notification).where(Notification.user_id == user_id)
+    if status is not None:
+        query = query.where(Notification.status == status)
+    if type is not None:
+        query = query.where(Notification.type == type)
+    query = query.order_by(Notification.created_at.desc(), Notification.id.desc())
+    return await paging.page(session, query, limit=limit, offset=offset)
+
+
+async def mark_read(
+    session: AsyncSession, user_id: uuid.UUID, ids: Collection[uuid.UUID] | None
+) -> list[uuid.UUID]:
+    """Mark the user's notifications read: the ones named, or (None) every unread one.
+
+    Returns the ids marked; a named id that is not the user's is not among them, and its
+    row is untouched. A named one already read stays as it was read: the first read_at
+    (and delivered_at) are kept, so reading again is harmless.
+    """
+    mine = update(Notification).where(Notification.user_id == user_id)
+    if ids is None:
+        unread = or_(Notification.status != NotificationStatus.READ, Notification.read_at.is_(None))
+        mine = mine.where(unread)
+    else:
+        mine = mine.where(Notification.id.in_(ids))
+    marked = await session.scalars(
+        mine.values(
+            status=NotificationStatus.READ,
+            read_at=func.coalesce(Notification.read_at, func.now()),
+            delivered_at=func.coalesce(Notification.delivered_at, func.now()),
+        )
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(marked)
 
 
 # A subscriber's queue gets notification ids, or None meaning "look again at everything

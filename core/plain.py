@@ -8,6 +8,11 @@ from typing import Any
 from uuid import UUID
 
 
+def cents(value: Decimal) -> Decimal:
+    """300 and 300.0 are both stored as 300.00 (NUMERIC(10, 2)): answer with what is stored."""
+    return value.quantize(Decimal("0.01"))
+
+
 def decimal_text(value: Decimal) -> str:
     return format(value, "f")
 

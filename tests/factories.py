@@ -29,16 +29,14 @@ async def make_goal(session: AsyncSession, user: User, **fields: object) -> Goal
 async def make_deal(session: AsyncSession, goal: Goal, **fields: object) -> Deal:
     market = await session.scalar(select(Market).where(Market.type == MarketType.AMAZON))
     assert market is not None, "reference data (markets) is not seeded"
-    deal = Deal(
-        goal_id=goal.id,
-        market_id=market.id,
-        title="Monitor",
-        url=f"https://example.com/{uuid.uuid4().hex}",
-        current_price=Decimal("249.99"),
-        category=MarketCategory.ELECTRONICS,
-        source=DealSource.AMAZON,
-        **fields,
-    )
+    defaults: dict[str, object] = {
+        "title": "Monitor",
+        "url": f"https://example.com/{uuid.uuid4().hex}",
+        "current_price": Decimal("249.99"),
+        "category": MarketCategory.ELECTRONICS,
+        "source": DealSource.AMAZON,
+    }
+    deal = Deal(goal_id=goal.id, market_id=market.id, **{**defaults, **fields})
     session.add(deal)
     await session.flush()
     return deal

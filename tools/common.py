@@ -10,17 +10,13 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from core.deals import DealError
 from core.goals import GoalError
+from core.plain import cents
 from markets.base import MarketError
 
 # Errors whose message the model should read (and maybe act on), not crashes.
 DOMAIN_ERRORS = (GoalError, DealError, MarketError)
 
 ToolFunc = Callable[..., Awaitable[Any]]
-
-
-def cents(value: Decimal) -> Decimal:
-    """300 and 300.0 are both stored as 300.00: show the model what is stored."""
-    return value.quantize(Decimal("0.01"))
 
 
 Price = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2), AfterValidator(cents)]

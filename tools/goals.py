@@ -1,6 +1,6 @@
 """The goal tools: create_goal, list_goals, update_goal, for the signed-in user only."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -16,15 +16,7 @@ from core.plain import jsonable
 from tools.common import Percent, Price, agent_tool
 from tools.context import AgentContext, ServiceUse
 
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """A deadline without a zone is taken as UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-Deadline = Annotated[datetime, AfterValidator(as_utc)]
+Deadline = Annotated[datetime, AfterValidator(goals.as_utc)]
 
 
 class Constraints(BaseModel):

@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
+def not_yours() -> wire.FrameError:
+    """For `ack` and `read` of a notification that is not the user's (or none at all)."""
+    return wire.FrameError("notification_not_found", "no such notification of yours")
+
+
 @router.websocket("/api/v1/chat/ws")
 async def chat_socket(websocket: WebSocket) -> None:
     await websocket.accept()
@@ -138,6 +143,8 @@ class ChatConnection:
                 await self._history(frame)
             case wire.AckFrame():
                 await self._acknowledge(frame)
+            case wire.ReadFrame():
+                await self._read(frame)
             case wire.AuthFrame():
                 raise wire.FrameError("already_authenticated", "this socket is authenticated")
 
@@ -242,7 +249,13 @@ class ChatConnection:
         async with self.sessions() as session, session.begin():
             done = await notifications.acknowledge(session, self.user_id, frame.notification_id)
         if done is None:
-            raise wire.FrameError("notification_not_found", "no such notification of yours")
+            raise not_yours()
+
+    async def _read(self, frame: wire.ReadFrame) -> None:
+        async with self.sessions() as session, session.begin():
+            marked = await notifications.mark_read(session, self.user_id, [frame.notification_id])
+        if not marked:
+            raise not_yours()
 
     async def _push_notifications(self, inbox: notifications.Inbox) -> None:
         while True:
