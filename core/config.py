@@ -109,6 +109,17 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP link with STARTTLS.")
     mail_from: str = Field(default="dealagent@localhost", description="Sender of outgoing mail.")
 
+    # Notifications by webhook: a signed POST to the URL a user saved (markets/webhook.py).
+    webhook_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Bound on one webhook delivery: resolving, connecting, sending, the answer.",
+    )
+    webhook_private_hosts: bool = Field(
+        default=False,
+        description="Allow http:// and private/loopback webhook URLs (tests, intranets).",
+    )
+
     # Markets. With none of the credentials below set, the sandbox marketplace stands in.
     sandbox_markets: Literal["auto", "on", "off"] = Field(
         default="auto",
