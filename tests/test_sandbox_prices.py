@@ -145,7 +145,9 @@ async def test_unknown_listings_are_refused(markets, market, item, status, needl
     assert (await admin(markets, "GET", "state"))["prices"] == []
 
 
-@pytest.mark.parametrize("price", ["0", "-1", "0.00", "abc", "", "NaN", "Infinity", "1.999", None])
+@pytest.mark.parametrize(
+    "price", ["0", "-1", "0.00", "abc", "", "NaN", "Infinity", "1e999999", "1.999", None, True]
+)
 async def test_prices_that_are_not_positive_cents_are_refused(markets, price):
     item = first(MarketType.WALMART, lambda q: True).listings[MarketType.WALMART]
     response = await pin(markets, MarketType.WALMART, item, price)

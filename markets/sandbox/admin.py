@@ -45,11 +45,12 @@ def positive_cents(value: object) -> Decimal:
         raise problem
     try:
         price = Decimal(value)
+        cents = price.quantize(CENT)  # raises for infinities and huge exponents
     except InvalidOperation:
         raise problem from None
-    if not price.is_finite() or price <= 0 or price != price.quantize(CENT):
+    if not price.is_finite() or price <= 0 or price != cents:
         raise problem
-    return price.quantize(CENT)
+    return cents
 
 
 class Admin:

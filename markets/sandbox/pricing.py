@@ -23,7 +23,8 @@ class Quote:
     @property
     def percent_off(self) -> Decimal:
         # A pinned price may stand above the list price: no saving then, not a negative one.
-        return max(((self.list_price - self.price) * 100 / self.list_price).quantize(CENT), 0)
+        saving = ((self.list_price - self.price) * 100 / self.list_price).quantize(CENT)
+        return max(saving, Decimal("0.00"))
 
 
 def chance(*parts: object) -> float:
