@@ -44,9 +44,10 @@ def url_problem(url: str, *, allow_private: bool) -> str | None:
     if len(url) > MAX_URL_CHARS:
         return f"must be at most {MAX_URL_CHARS} characters"
     try:
+        httpx.URL(url)  # what the client would refuse later (control characters, say)
         parts = urlsplit(url)
         _ = parts.port  # a port that is not a number in range raises here
-    except ValueError as error:
+    except (httpx.InvalidURL, ValueError) as error:
         return f"is not a URL ({error})"
     if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
         return "must be an https:// URL"

@@ -105,6 +105,7 @@ async def test_a_closed_port_is_a_retryable_connection_error():
         ("https://[::1]/hook/ok", "::1 is not a public address"),
         ("ftp://example.com/hook", "must be an https:// URL"),
         ("https://example.com:99999/hook", "is not a URL"),
+        ("https://example.com/a\nb", "is not a URL"),
     ],
 )
 async def test_plain_http_and_private_addresses_are_refused_unless_allowed(receiver, url, needle):

@@ -56,6 +56,7 @@ async def test_a_saved_webhook_url_gets_a_secret_its_owner_sees(client):
         ({"webhook_url": "https://localhost/hook"}, "invalid_webhook_url", "not a public"),
         ({"webhook_url": PUBLIC_URL + "/" + "a" * 2000}, "invalid_webhook_url", "2000"),
         ({"webhook_url": ""}, "invalid_webhook_url", "https"),
+        ({"webhook_url": "https://1.1.1.1/a\nb"}, "invalid_webhook_url", "not a URL"),
         ({"webhook_url": None}, "invalid_webhook_url", "string"),
         ({"webhook_url": PUBLIC_URL, "webhook_secret": ""}, "invalid_webhook_secret", "1 to"),
         ({"currency": "EUR"}, "webhook_url_required", "notification_channels"),
