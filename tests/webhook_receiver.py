@@ -29,6 +29,7 @@ class Receiver:
     def __init__(self, secret: str) -> None:
         self.secret = secret
         self.deliveries: list[Delivery] = []
+        self.url = ""  # its base URL, once served
         self.app = Starlette(routes=[Route("/hook/{mode}", self.hook, methods=["POST"])])
 
     async def hook(self, request: Request) -> Response:
