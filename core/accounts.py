@@ -27,7 +27,8 @@ REFERRAL_REWARD = "referral_reward"  # to the user whose code was used
 REFERRAL_BONUS = "referral_bonus"  # to the new user who used it
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
 REFERRAL_LENGTH = 8
-NOTIFICATION_CHANNELS = ("in_app", "email")
+NOTIFICATION_CHANNELS = ("in_app", "email", "webhook")
+MAX_WEBHOOK_SECRET_CHARS = 256
 PROFILE_FIELDS = ("name", "preferences", "notification_channels", "sol_address")
 
 
@@ -133,6 +134,8 @@ async def update_profile(
             "invalid_notification_channel",
             f"unknown channel(s) {', '.join(bad)}; choose from {', '.join(NOTIFICATION_CHANNELS)}",
         )
+    if "preferences" in changes:
+        check_webhook_fields(changes["preferences"])
     wallet_taken = AccountError("sol_address_taken", "this Solana address belongs to another user")
     try:
         async with session.begin():
@@ -140,8 +143,9 @@ async def update_profile(
                 select(exists().where(User.sol_address == address, User.id != user_id))
             ):
                 raise wallet_taken
-            user = await session.get_one(User, user_id)
-            for field, value in changes.items():
+            # Locked: the saved webhook fields are read, and a concurrent change may write them.
+            user = await session.get_one(User, user_id, with_for_update=True)
+            for field, value in with_webhook(changes, user).items():
                 setattr(user, field, value)
     except IntegrityError as error:  # a concurrent update claimed the address first
         if "uq_user_wallet" in str(error.orig):
@@ -149,6 +153,45 @@ async def update_profile(
         raise
     await session.refresh(user)
     return user
+
+
+def check_webhook_fields(preferences: dict[str, Any]) -> None:
+    """The webhook's fields in the preferences have the right types. Whether the URL can be
+    reached (https, a public address) is checked before, outside any transaction."""
+    if not isinstance(preferences.get("webhook_url", ""), str):
+        raise AccountError("invalid_webhook_url", "preferences.webhook_url: must be a string")
+    secret = preferences.get("webhook_secret", "kept or generated")
+    if not isinstance(secret, str) or not 0 < len(secret) <= MAX_WEBHOOK_SECRET_CHARS:
+        raise AccountError(
+            "invalid_webhook_secret",
+            f"preferences.webhook_secret: must be 1 to {MAX_WEBHOOK_SECRET_CHARS} characters",
+        )
+
+
+def with_webhook(changes: dict[str, Any], user: User) -> dict[str, Any]:
+    """`changes` as they are saved: a webhook_url with its secret, and the webhook channel
+    only while there is a webhook_url."""
+    if "preferences" in changes:
+        preferences = with_webhook_secret(changes["preferences"], user.preferences)
+        changes = {**changes, "preferences": preferences}
+    saved = {
+        "preferences": user.preferences,
+        "notification_channels": user.notification_channels,
+        **changes,
+    }
+    if "webhook" in saved["notification_channels"] and not saved["preferences"].get("webhook_url"):
+        raise AccountError(
+            "webhook_url_required", "notification_channels: webhook needs preferences.webhook_url"
+        )
+    return changes
+
+
+def with_webhook_secret(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """`new` preferences where a webhook_url always comes with a secret: the one given, else
+    the one already saved (a receiver checking it keeps working), else a new one."""
+    if not new.get("webhook_url") or new.get("webhook_secret"):
+        return new
+    return {**new, "webhook_secret": old.get("webhook_secret") or secrets.token_urlsafe(32)}
 
 
 async def request_password_reset(

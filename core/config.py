@@ -134,6 +134,16 @@ class Settings(BaseSettings):
     low_balance_threshold: Decimal = Field(
         default=Decimal("5"), ge=0, description="A balance falling under this is notified."
     )
+    # Notifications by webhook: a signed POST to the URL a user saved (markets/webhook.py).
+    webhook_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Bound on one webhook delivery: resolving, connecting, sending, the answer.",
+    )
+    webhook_private_hosts: bool = Field(
+        default=False,
+        description="Allow http:// and private/loopback webhook URLs (tests, intranets).",
+    )
 
     # Markets. With none of the credentials below set, the sandbox marketplace stands in.
     sandbox_markets: Literal["auto", "on", "off"] = Field(

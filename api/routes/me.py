@@ -9,9 +9,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.decimals import PlainDecimal
-from api.deps import AccountPrincipal, CurrentUser, SessionDep
+from api.deps import AccountPrincipal, CurrentUser, SessionDep, SettingsDep
 from core import accounts
+from core.config import Settings
 from core.models import User
+from markets import webhook
 
 router = APIRouter(tags=["account"])
 MAX_PREFERENCES_BYTES = 16_384
@@ -68,11 +70,25 @@ async def read_me(user: CurrentUser) -> Profile:
     return Profile.of(user)
 
 
+async def check_webhook_url(url: str, settings: Settings) -> None:
+    """Before any transaction: the check resolves the URL's host."""
+    try:
+        await webhook.check_url(
+            url,
+            allow_private=settings.webhook_private_hosts,
+            timeout_s=settings.webhook_timeout_s,
+        )
+    except webhook.WebhookFailed as failed:
+        message = f"preferences.webhook_url: {failed}"
+        raise accounts.AccountError("invalid_webhook_url", message) from None
+
+
 @router.patch("/me")
 async def change_me(
-    changes: ProfileChanges, principal: AccountPrincipal, session: SessionDep
+    changes: ProfileChanges, principal: AccountPrincipal, session: SessionDep, settings: SettingsDep
 ) -> Profile:
-    user = await accounts.update_profile(
-        session, principal.user_id, changes.model_dump(exclude_unset=True)
-    )
+    fields = changes.model_dump(exclude_unset=True)
+    if isinstance(url := fields.get("preferences", {}).get("webhook_url"), str):
+        await check_webhook_url(url, settings)
+    user = await accounts.update_profile(session, principal.user_id, fields)
     return Profile.of(user)

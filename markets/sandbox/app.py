@@ -1,5 +1,6 @@
 """The sandbox marketplace as an ASGI app: the five markets' search endpoints (with their
-real auth checks), product pages with schema.org data, and an admin API for tests."""
+real auth checks), product pages with schema.org data, and an admin API for tests
+(markets/sandbox/admin.py)."""
 
 import base64
 import binascii
@@ -8,7 +9,6 @@ import json
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -25,6 +25,7 @@ from core.config import Settings
 from core.models.enums import MarketType as M
 from markets import sigv4
 from markets.categories import CATEGORY_IDS
+from markets.sandbox.admin import admin_routes
 from markets.sandbox.page import product_page_html
 from markets.sandbox.state import Fault, SandboxState
 from markets.sandbox.wire import RENDER
@@ -456,37 +457,6 @@ class Sandbox:
 
         return serve
 
-    # Admin (tests) ------------------------------------------------------------------------
-    async def set_fault(self, request: Request) -> Response:
-        body = await request.json()
-        market = M(body["market"])
-        mode = body.get("mode", "ok")
-        delay = float(body.get("delay_s", 0))
-        if mode not in ("ok", "slow", "error", "rate_limit", "malformed"):
-            return JSONResponse({"error": f"unknown mode {mode!r}"}, status_code=400)
-        self.state.faults[market] = Fault(mode, delay)
-        return JSONResponse(self.snapshot())
-
-    async def clear_faults(self, request: Request) -> Response:
-        self.state.faults.clear()
-        return JSONResponse(self.snapshot())
-
-    async def set_clock(self, request: Request) -> Response:
-        body = await request.json()
-        self.state.today = date.fromisoformat(body["date"]) if body.get("date") else None
-        return JSONResponse(self.snapshot())
-
-    async def show_state(self, request: Request) -> Response:
-        return JSONResponse(self.snapshot())
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "today": self.state.day().isoformat(),
-            "faults": {m.value: vars(f) for m, f in self.state.faults.items()},
-            "requests": dict(self.state.requests),
-            "tokens_issued": self.state.tokens_issued,
-        }
-
 
 def create_sandbox_app(settings: Settings, state: SandboxState | None = None) -> Starlette:
     """The sandbox; `settings` must carry the sandbox credentials (sandbox_settings())."""
@@ -504,10 +474,7 @@ def create_sandbox_app(settings: Settings, state: SandboxState | None = None) ->
             Route("/ebay/itm/{item}", sandbox.page(M.EBAY)),
             Route("/target/p/{slug}/-/A-{item}", sandbox.page(M.TARGET)),
             Route("/bestbuy/site/{slug}/{item}.p", sandbox.page(M.BESTBUY)),
-            Route("/_sandbox/faults", sandbox.set_fault, methods=["POST"]),
-            Route("/_sandbox/faults", sandbox.clear_faults, methods=["DELETE"]),
-            Route("/_sandbox/clock", sandbox.set_clock, methods=["POST"]),
-            Route("/_sandbox/state", sandbox.show_state),
+            *admin_routes(sandbox.state),
         ]
     )
     app.state.sandbox = sandbox

@@ -22,7 +22,9 @@ class Quote:
 
     @property
     def percent_off(self) -> Decimal:
-        return ((self.list_price - self.price) * 100 / self.list_price).quantize(CENT)
+        # A pinned price may stand above the list price: no saving then, not a negative one.
+        saving = ((self.list_price - self.price) * 100 / self.list_price).quantize(CENT)
+        return max(saving, Decimal("0.00"))
 
 
 def chance(*parts: object) -> float:
@@ -47,4 +49,16 @@ def quote(product: Product, market: MarketType, day: date) -> Quote:
         on_sale=on_sale,
         in_stock=chance(*key, "stock", n // 2) >= 0.07,
         listed=chance(*key, "gone", n // 7) >= 0.03,
+    )
+
+
+def pinned(q: Quote, price: Decimal) -> Quote:
+    """`q` at a price a test chose: listed and in stock whatever the day, the list price
+    kept, so the discount follows from the two."""
+    return Quote(
+        price=price,
+        list_price=q.list_price,
+        on_sale=price < q.list_price,
+        in_stock=True,
+        listed=True,
     )

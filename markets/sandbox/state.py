@@ -1,5 +1,5 @@
 """What a running sandbox remembers: its catalog, its clock, the faults it was told to
-act out per market, and counters tests read back."""
+act out per market, the prices it was told to hold, and counters tests read back."""
 
 import asyncio
 from collections import Counter
@@ -10,7 +10,7 @@ from typing import Literal
 
 from core.models.enums import MarketCategory, MarketType
 from markets.sandbox.catalog import Catalog, Product, default_catalog
-from markets.sandbox.pricing import Quote, quote
+from markets.sandbox.pricing import Quote, pinned, quote
 from markets.text import words
 
 FaultMode = Literal["ok", "slow", "error", "rate_limit", "malformed"]
@@ -33,6 +33,7 @@ class SandboxState:
     catalog: Catalog = field(default_factory=default_catalog)
     today: date | None = None  # None: the real UTC date
     faults: dict[MarketType, Fault] = field(default_factory=dict)
+    pins: dict[tuple[MarketType, str], Decimal] = field(default_factory=dict)  # (market, item)
     requests: Counter[str] = field(default_factory=Counter)
     tokens: set[str] = field(default_factory=set)
     tokens_issued: int = 0
@@ -48,11 +49,17 @@ class SandboxState:
             await asyncio.sleep(fault.delay_s)
         return fault
 
+    def price_quote(self, product: Product, market: MarketType, day: date) -> Quote:
+        """The product's price on `market` that day, or the price pinned for that listing."""
+        q = quote(product, market, day)
+        price = self.pins.get((market, product.listings[market]))
+        return q if price is None else pinned(q, price)
+
     def listing(self, market: MarketType, item_id: str) -> Hit | None:
         product = self.catalog.by_item.get((market, item_id))
         if product is None:
             return None
-        q = quote(product, market, self.day())
+        q = self.price_quote(product, market, self.day())
         return Hit(product, q) if q.listed else None
 
     def search(
@@ -72,7 +79,7 @@ class SandboxState:
                 continue
             if category is not None and product.category is not category:
                 continue
-            q = quote(product, market, day)
+            q = self.price_quote(product, market, day)
             if not q.listed:
                 continue
             if max_price is not None and q.price > max_price:
