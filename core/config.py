@@ -140,6 +140,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Bound on one webhook delivery: resolving, connecting, sending, the answer.",
     )
+    webhook_retry_wait_s: int = Field(
+        default=2,
+        ge=1,
+        le=60,
+        description="Failed deliveries are retried after this many seconds to the power 1, 2, …",
+    )
     webhook_private_hosts: bool = Field(
         default=False,
         description="Allow http:// and private/loopback webhook URLs (tests, intranets).",

@@ -34,7 +34,7 @@ CHECK_TASK = "check_goal"
 SCHEDULE_TASK = "schedule_checks"
 DELIVER_TASK = "deliver_notification"  # migration 0004 names it
 SCHEDULE_BATCH = 2000  # due goals queued per tick at the most
-DELIVERY_ATTEMPTS = 6  # the first try and five retries, 2 s doubling
+DELIVERY_ATTEMPTS = 6  # the first try and five retries (WEBHOOK_RETRY_WAIT_S backoff)
 
 
 def tick_cron(seconds: int) -> str:
@@ -63,7 +63,10 @@ class Monitor:
             name=DELIVER_TASK,
             queue=QUEUE,
             pass_context=True,
-            retry=RetryStrategy(max_attempts=DELIVERY_ATTEMPTS - 1, exponential_wait=2),
+            retry=RetryStrategy(
+                max_attempts=DELIVERY_ATTEMPTS - 1,
+                exponential_wait=self.settings.webhook_retry_wait_s,
+            ),
         )(run_delivery)
         tick = app.task(
             name=SCHEDULE_TASK,

@@ -21,10 +21,11 @@ class Delivery:
     headers: dict[str, str]
     body: bytes
     verified: bool
+    path: str = ""
 
 
 class Receiver:
-    """POST /hook/{ok|fail|bad|busy|moved|silent}; a wrong signature is answered 401."""
+    """POST /hook/{ok|fail|bad|busy|flaky|moved|silent}; a wrong signature is answered 401."""
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
@@ -37,10 +38,13 @@ class Receiver:
         digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
         given = request.headers.get("x-dealagent-signature", "")
         verified = hmac.compare_digest(given, f"sha256={digest}")
-        self.deliveries.append(Delivery(dict(request.headers), body, verified))
+        self.deliveries.append(Delivery(dict(request.headers), body, verified, request.url.path))
         mode = request.path_params["mode"]
         if not verified:
             return Response("bad signature", status_code=401)
+        if mode == "flaky":  # the first two deliveries fail
+            failed = sum(1 for d in self.deliveries if d.path == "/hook/flaky") <= 2
+            return Response(status_code=500 if failed else 204)
         if mode == "moved":
             return RedirectResponse("/hook/ok", status_code=307)
         if mode == "silent":
