@@ -181,7 +181,13 @@ def offer_line(offer: dict[str, Any]) -> str:
 def describe(result: Result) -> str:
     data = result.data if isinstance(result.data, dict) else {}
     if result.name == "create_goal":
-        return f"Done. I'm now watching for {goal_line(data['goal'])}."
+        watching = data.get("watching") or {}
+        return (
+            f"Done. I'm now watching for {goal_line(data['goal'])}. I check the markets for "
+            f"it {watching.get('first_check', 'soon')}, then every "
+            f"{watching.get('then_every', 'hour')} ({watching.get('tokens_per_check', '?')} "
+            "tokens a check); new matches and price drops come to you as notifications."
+        )
     if result.name == "update_goal":
         goal = data["goal"]
         return f"Done: **{goal['title']}** is now {goal['status']}. " + goal_line(goal)

@@ -25,6 +25,9 @@ from markets.text import words
 
 MARKET_NAMES = {market: name for name, market, _, _ in DEFAULT_MARKETS}
 HUNDRED = Decimal(100)
+MATCH_NOTICES = 3  # new matches told one by one per observation; the rest in one summary
+# A drop told for goals that set no notification_threshold of their own.
+DEFAULT_DROP_PERCENT = Decimal(10)
 
 
 @dataclass(frozen=True)
@@ -76,14 +79,16 @@ def drop_percent(before: Decimal, after: Decimal) -> Decimal:
 
 
 def price_drop_alerted(goal: Goal, seen: Observed) -> bool:
-    """Fell by notification_threshold percent since the last observation, or to/under
-    the target; never for an unchanged price, nor above the budget."""
+    """Fell by notification_threshold percent (DEFAULT_DROP_PERCENT when unset) since the
+    last observation, or to/under the target; never for an unchanged price, nor above the
+    budget."""
     before, deal = seen.previous_price, seen.deal
     if before is None or deal.current_price >= before or deal.status != DealStatus.ACTIVE:
         return False
     if goal.max_budget is not None and deal.current_price > goal.max_budget:
         return False
     threshold = goal.notification_threshold
+    threshold = DEFAULT_DROP_PERCENT if threshold is None else threshold
     crossed = goal.target_price is not None and deal.current_price <= goal.target_price < before
     return crossed or (
         threshold is not None and drop_percent(before, deal.current_price) >= threshold
@@ -132,11 +137,15 @@ def describe(goal: Goal, seen: Observed, kind: NotificationType) -> tuple[str, s
 
 async def judge(session: AsyncSession, goal: Goal, observed: list[Observed]) -> list[uuid.UUID]:
     """Notify what the observation earned, count new matches, complete the goal at
-    max_matches. Returns the ids of the notifications created."""
+    max_matches. Returns the ids of the notifications created.
+
+    Every price drop is told on its own; of the new matches the MATCH_NOTICES cheapest are,
+    the rest in one summary (a first search can match twenty deals at once)."""
     channels = await session.scalar(
         select(User.notification_channels).where(User.id == goal.user_id)
     )
-    created: list[uuid.UUID] = []
+    drops: list[Observed] = []
+    matches: list[Observed] = []
     new_matches = 0
     for seen in observed:
         deal = seen.deal
@@ -145,29 +154,67 @@ async def judge(session: AsyncSession, goal: Goal, observed: list[Observed]) -> 
             new_matches += 1
             deal.meta_data = {**deal.meta_data, "matched_at": deal.last_checked_at.isoformat()}
         if price_drop_alerted(goal, seen):
-            kind = NotificationType.PRICE_ALERT
+            drops.append(seen)
         elif newly_matched:
-            kind = NotificationType.DEAL
-        else:
-            continue
-        title, message, meta = describe(goal, seen, kind)
-        row = await notifications.create(
-            session,
-            goal.user_id,
-            type=kind,
-            title=title,
-            message=message,
-            priority=NotificationPriority.HIGH,
-            goal_id=goal.id,
-            deal_id=deal.id,
-            action_url=deal.url,
-            channels=channels,
-            meta=meta,
-        )
-        created.append(row.id)
+            matches.append(seen)
+    matches.sort(key=lambda seen: seen.deal.current_price)
+    told = [(seen, NotificationType.PRICE_ALERT) for seen in drops]
+    told += [(seen, NotificationType.DEAL) for seen in matches[:MATCH_NOTICES]]
+    created = [await deal_notice(session, goal, seen, kind, channels) for seen, kind in told]
+    if rest := matches[MATCH_NOTICES:]:
+        created.append(await more_matches(session, goal, rest, channels))
     if new_matches:
         created += await count_matches(session, goal, new_matches, channels)
     return created
+
+
+async def deal_notice(
+    session: AsyncSession,
+    goal: Goal,
+    seen: Observed,
+    kind: NotificationType,
+    channels: list[str],
+) -> uuid.UUID:
+    title, message, meta = describe(goal, seen, kind)
+    row = await notifications.create(
+        session,
+        goal.user_id,
+        type=kind,
+        title=title,
+        message=message,
+        priority=NotificationPriority.HIGH,
+        goal_id=goal.id,
+        deal_id=seen.deal.id,
+        action_url=seen.deal.url,
+        channels=channels,
+        meta=meta,
+    )
+    return row.id
+
+
+async def more_matches(
+    session: AsyncSession, goal: Goal, rest: list[Observed], channels: list[str]
+) -> uuid.UUID:
+    """One `deal` notification for the new matches not told one by one, cheapest first."""
+    first, last = rest[0].deal, rest[-1].deal
+    row = await notifications.create(
+        session,
+        goal.user_id,
+        type=NotificationType.DEAL,
+        title=f"{len(rest)} more matches: {goal.title}"[:255],
+        message=(
+            f"{len(rest)} more deals meet your goal “{goal.title}”, from "
+            f"{money(first.current_price)} ({first.title}) to {money(last.current_price)}. "
+            "Ask me to show your deals to see them all."
+        ),
+        priority=NotificationPriority.MEDIUM,
+        goal_id=goal.id,
+        deal_id=first.id,
+        action_url=first.url,
+        channels=channels,
+        meta={"event": "more_matches", "deal_ids": [str(seen.deal.id) for seen in rest]},
+    )
+    return row.id
 
 
 async def count_matches(
@@ -195,6 +242,37 @@ async def count_matches(
         channels,
     )
     return [row]
+
+
+def over_limit_text(goal: Goal, spent: Decimal, limit: Decimal, cost: Decimal, what: str) -> str:
+    return (
+        f"Your goal “{goal.title}” has spent {amount_text(spent)} of its {amount_text(limit)} "
+        f"tokens; {what} costs {amount_text(cost)}. It is paused: raise its token limit or "
+        "resume it to go on."
+    )
+
+
+def short_balance_text(goal: Goal, balance: Decimal, cost: Decimal) -> str:
+    return (
+        f"Your balance ({amount_text(balance)} tokens) does not cover a check of "
+        f"“{goal.title}” ({amount_text(cost)} tokens). It is paused: top up and resume it."
+    )
+
+
+def expired_text(goal: Goal) -> str:
+    return f"Your goal “{goal.title}” reached its end date and is no longer watched."
+
+
+STOP_TITLES = {"expired": "Goal expired", "error": "Goal stopped"}  # else "Goal paused"
+
+
+async def stop_goal(
+    session: AsyncSession, goal: Goal, status: GoalStatus, event: str, message: str
+) -> uuid.UUID:
+    """Pause, expire or error a goal (locked by the caller) and tell its owner why."""
+    await goals.set_status(session, goal, status, {"event": event, "detail": message})
+    title = f"{STOP_TITLES.get(event, 'Goal paused')}: {goal.title}"
+    return await goal_notice(session, goal, event, title, message)
 
 
 async def goal_notice(

@@ -16,9 +16,10 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import ledger
+from core import alerts, ledger
 from core.ledger import InsufficientBalance
-from core.models import TokenPricing, User
+from core.models import Goal, TokenPricing, User
+from core.models.enums import GoalStatus
 from core.plain import decimal_text
 
 CHAT_TURN = "chat_turn"
@@ -101,7 +102,8 @@ async def settle_turn(
 
     If the balance fell short of the full charge (tools may cost more than the minimum
     checked before the turn), what is left is taken and the shortfall noted: the work was
-    done and is not undone. A goal over its own max_tokens is charged without the goal link.
+    done and is not undone. A turn that would take a goal over its max_tokens is charged to
+    the user alone, and the goal is paused with a notification saying why.
     """
     lines = await price_lines(session, tokens, services, chat_price)
     amount = sum((line.amount for line in lines), Decimal(0))
@@ -113,10 +115,22 @@ async def settle_turn(
         entry = await ledger.deduct(
             session, user_id, amount, description=description, goal_id=goal_id, meta=meta
         )
-    except ledger.GoalTokenLimitExceeded:
+    except ledger.GoalTokenLimitExceeded as over:
+        # The turn's work is done and is the user's to pay; the goal stops spending.
         meta["goal_over_limit"] = str(goal_id)
         entry = await ledger.deduct(session, user_id, amount, description=description, meta=meta)
+        await pause_over_limit(session, over, amount)
     except InsufficientBalance as short:
         amount, meta["shortfall"] = short.balance, decimal_text(short.needed - short.balance)
         entry = await ledger.deduct(session, user_id, amount, description=description, meta=meta)
     return Settlement(amount, entry.balance, entry.transaction.id, lines)
+
+
+async def pause_over_limit(
+    session: AsyncSession, over: ledger.GoalTokenLimitExceeded, cost: Decimal
+) -> None:
+    goal = await session.get(Goal, over.goal_id, with_for_update=True)
+    if goal is None or goal.status != GoalStatus.ACTIVE:
+        return
+    message = alerts.over_limit_text(goal, over.spent, over.max_tokens, cost, "this chat turn")
+    await alerts.stop_goal(session, goal, GoalStatus.PAUSED, "paused_token_limit", message)

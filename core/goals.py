@@ -15,6 +15,7 @@ from sqlalchemy import Numeric, Select, case, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import paging
+from core.config import Settings
 from core.models import Deal, Goal, TokenTransaction, User
 from core.models.enums import GoalPriority, GoalStatus, MarketCategory
 
@@ -71,6 +72,15 @@ ENDED = frozenset(
         GoalStatus.ERROR,
     }
 )
+
+
+def check_interval_s(settings: Settings, priority: GoalPriority) -> float:
+    """How often the monitor re-checks an active goal of this priority."""
+    return {
+        GoalPriority.HIGH: settings.monitor_interval_high_s,
+        GoalPriority.MEDIUM: settings.monitor_interval_medium_s,
+        GoalPriority.LOW: settings.monitor_interval_low_s,
+    }[priority]
 
 
 @dataclass

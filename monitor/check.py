@@ -32,7 +32,6 @@ from core.models.enums import (
     NotificationPriority,
     NotificationType,
 )
-from core.plain import amount_text
 from markets.search import SearchRequest, SearchResult, search
 
 log = logging.getLogger(__name__)
@@ -82,20 +81,20 @@ async def check_goal(deps: MonitorDeps, goal_id: uuid.UUID, slot: datetime | Non
     now = datetime.now(UTC)
     if goal.end_date is not None and goal.end_date <= now:
         return await end_goal(
-            deps, goal_id, slot, GoalStatus.EXPIRED, "expired", expired_text(goal)
+            deps, goal, slot, GoalStatus.EXPIRED, "expired", alerts.expired_text(goal)
         )
     cost = ledger.cost(price)
     try:
         affordable(goal, balance, cost)
     except StopCheck as stop:
-        return await end_goal(deps, goal_id, slot, GoalStatus.PAUSED, stop.event, str(stop))
+        return await end_goal(deps, goal, slot, GoalStatus.PAUSED, stop.event, str(stop))
     result = await search(deps.sessions, deps.http, search_request(goal), settings=deps.settings)
     try:
         async with deps.sessions() as session, session.begin():
-            return await store(session, deps.settings, goal_id, slot, result, cost)
+            return await store(session, deps.settings, goal, slot, result, cost)
     except (ledger.InsufficientBalance, ledger.GoalTokenLimitExceeded) as refused:
         stop = refusal_reason(goal, refused, cost)
-        return await end_goal(deps, goal_id, slot, GoalStatus.PAUSED, stop.event, str(stop))
+        return await end_goal(deps, goal, slot, GoalStatus.PAUSED, stop.event, str(stop))
 
 
 def affordable(goal: Goal, balance: Decimal, cost: Decimal) -> None:
@@ -107,20 +106,12 @@ def affordable(goal: Goal, balance: Decimal, cost: Decimal) -> None:
 
 
 def over_limit(goal: Goal, spent: Decimal, limit: Decimal, cost: Decimal) -> StopCheck:
-    return StopCheck(
-        "paused_token_limit",
-        f"Your goal “{goal.title}” has spent {amount_text(spent)} of its "
-        f"{amount_text(limit)} tokens; another check costs {amount_text(cost)}. "
-        "It is paused: raise its token limit or resume it to go on.",
-    )
+    message = alerts.over_limit_text(goal, spent, limit, cost, "another check")
+    return StopCheck("paused_token_limit", message)
 
 
 def short_balance(goal: Goal, balance: Decimal, cost: Decimal) -> StopCheck:
-    return StopCheck(
-        "paused_balance",
-        f"Your balance ({amount_text(balance)} tokens) does not cover a check of "
-        f"“{goal.title}” ({amount_text(cost)} tokens). It is paused: top up and resume it.",
-    )
+    return StopCheck("paused_balance", alerts.short_balance_text(goal, balance, cost))
 
 
 def refusal_reason(goal: Goal, refused: Exception, cost: Decimal) -> StopCheck:
@@ -131,15 +122,11 @@ def refusal_reason(goal: Goal, refused: Exception, cost: Decimal) -> StopCheck:
     return short_balance(goal, refused.balance, cost)
 
 
-def expired_text(goal: Goal) -> str:
-    return f"Your goal “{goal.title}” reached its end date and is no longer watched."
-
-
-async def locked_goal(
-    session: AsyncSession, goal_id: uuid.UUID, slot: datetime | None
-) -> Goal | None:
-    """The goal, row-locked, if it is still active and still at `slot`."""
-    goal = await session.scalar(select(Goal).where(Goal.id == goal_id).with_for_update())
+async def locked_goal(session: AsyncSession, seen: Goal, slot: datetime | None) -> Goal | None:
+    """The goal, row-locked (its owner's row first, as the ledger locks them), if it is still
+    active and still at `slot`."""
+    await goals.lock_user(session, seen.user_id)
+    goal = await session.scalar(select(Goal).where(Goal.id == seen.id).with_for_update())
     if goal is None or goal.status != GoalStatus.ACTIVE or goal.last_checked_at != slot:
         return None
     return goal
@@ -147,7 +134,7 @@ async def locked_goal(
 
 async def end_goal(
     deps: MonitorDeps,
-    goal_id: uuid.UUID,
+    seen: Goal,
     slot: datetime | None,
     status: GoalStatus,
     event: str,
@@ -155,24 +142,22 @@ async def end_goal(
 ) -> str:
     """Pause, expire or error the goal, and tell its owner why."""
     async with deps.sessions() as session, session.begin():
-        goal = await locked_goal(session, goal_id, slot)
+        goal = await locked_goal(session, seen, slot)
         if goal is None:
             return "changed meanwhile"
-        await goals.set_status(session, goal, status, {"event": event, "detail": message})
-        title = {"expired": "Goal expired", "error": "Goal stopped"}.get(event, "Goal paused")
-        await alerts.goal_notice(session, goal, event, f"{title}: {goal.title}", message)
+        await alerts.stop_goal(session, goal, status, event, message)
     return event
 
 
 async def store(
     session: AsyncSession,
     settings: Settings,
-    goal_id: uuid.UUID,
+    seen: Goal,
     slot: datetime | None,
     result: SearchResult,
     cost: Decimal,
 ) -> str:
-    goal = await locked_goal(session, goal_id, slot)
+    goal = await locked_goal(session, seen, slot)
     if goal is None:
         return "changed meanwhile"  # cancelled, paused or checked by another worker
     answered = {r.market for r in result.market_reports if r.status == "ok"}
@@ -214,8 +199,7 @@ async def failed(
         f"Your goal “{goal.title}” could not be checked {MAX_FAILURES} times in a row and "
         f"is stopped. Last error: {state['last_error']}"
     )
-    await goals.set_status(session, goal, GoalStatus.ERROR, {"event": "error", "detail": error})
-    await alerts.goal_notice(session, goal, "error", f"Goal stopped: {goal.title}", message)
+    await alerts.stop_goal(session, goal, GoalStatus.ERROR, "error", message)
     return "error"
 
 

@@ -167,8 +167,7 @@ async def run_check(context: JobContext, goal_id: str, slot: str | None) -> None
 
 async def run_schedule(context: JobContext, timestamp: int) -> None:
     deps, monitor = deps_of(context)
-    async with deps.sessions() as session, session.begin():
-        expired = await schedule.expire_goals(session, SCHEDULE_BATCH)
+    expired = await schedule.expire_goals(deps.sessions, SCHEDULE_BATCH)
     async with reading(deps.sessions) as session:
         due = await schedule.due_goals(session, deps.settings, SCHEDULE_BATCH)
     queued = await monitor.queue_due(due) if due else 0

@@ -9,11 +9,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import alerts, goals
 from core.config import Settings
+from core.db import reading
 from core.models import Goal
 from core.models.enums import GoalPriority, GoalStatus
 
@@ -21,6 +22,7 @@ QUEUE_SCHEMA = "procrastinate"  # migration 0004
 # Highest first: procrastinate runs higher priorities first.
 PRIORITY = {GoalPriority.HIGH: 3, GoalPriority.MEDIUM: 2, GoalPriority.LOW: 1}
 FIRST_CHECK_PRIORITY = 4
+LIVE = (GoalStatus.ACTIVE, GoalStatus.PAUSED)  # statuses an end date still ends
 
 
 def check_lock(goal_id: uuid.UUID | str) -> str:
@@ -57,31 +59,28 @@ class Due:
 
 
 async def due_goals(session: AsyncSession, settings: Settings, limit: int) -> list[Due]:
-    params = {
-        "high": settings.monitor_interval_high_s,
-        "medium": settings.monitor_interval_medium_s,
-        "low": settings.monitor_interval_low_s,
-        "limit": limit,
-    }
+    params = {p.value: goals.check_interval_s(settings, p) for p in GoalPriority}
+    params["limit"] = limit
     rows = await session.execute(DUE, params)
     return [Due(row.id, row.last_checked_at, GoalPriority(row.priority)) for row in rows]
 
 
-async def expire_goals(session: AsyncSession, limit: int) -> int:
-    """Active or paused goals past their end date become expired, their owners told."""
-    ended = await session.scalars(
-        select(Goal)
-        .where(
-            Goal.status.in_((GoalStatus.ACTIVE, GoalStatus.PAUSED)),
-            Goal.end_date <= text("now()"),
-        )
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # a check holding one finishes first
-    )
-    count = 0
-    for goal in ended:
-        message = f"Your goal “{goal.title}” reached its end date and is no longer watched."
-        await goals.set_status(session, goal, GoalStatus.EXPIRED, {"event": "expired"})
-        await alerts.goal_notice(session, goal, "expired", f"Goal expired: {goal.title}", message)
-        count += 1
-    return count
+async def expire_goals(sessions: async_sessionmaker[AsyncSession], limit: int) -> int:
+    """Active or paused goals past their end date become expired, their owners told: one
+    short transaction each, owner's row locked first as the ledger does."""
+    async with reading(sessions) as session:
+        ended = (
+            await session.execute(
+                select(Goal.id, Goal.user_id)
+                .where(Goal.status.in_(LIVE), Goal.end_date <= func.now())
+                .limit(limit)
+            )
+        ).all()
+    for goal_id, user_id in ended:
+        async with sessions() as session, session.begin():
+            await goals.lock_user(session, user_id)
+            goal = await session.scalar(select(Goal).where(Goal.id == goal_id).with_for_update())
+            if goal.status in LIVE:  # not changed meanwhile
+                message = alerts.expired_text(goal)
+                await alerts.stop_goal(session, goal, GoalStatus.EXPIRED, "expired", message)
+    return len(ended)

@@ -13,7 +13,7 @@ from agent.tokens import count_text
 from agent.turn import TurnOutcome
 from core.goals import GoalNotFound
 from core.ledger import InsufficientBalance
-from core.models import Goal, User
+from core.models import Goal, Notification, User
 from core.models.enums import GoalStatus, MessageRole
 from tests.agent_helpers import Chat, balance, deductions, expected_charge, messages, new_user
 
@@ -225,3 +225,26 @@ async def test_the_window_is_read_as_before_the_message_stored_with_it(chat: Cha
     stored = (await messages(chat.sessions, chat.user_id))[-1]
     assert (stored.id, stored.content, stored.tokens_used) == (new_id, "and now?", 3)
     assert stored.meta_data == {"client_message_id": "c-1", "content_tokens": 3}
+
+
+async def test_a_turn_over_its_goals_token_limit_is_charged_and_pauses_the_goal(chat: Chat):
+    await chat.say("Watch for a standing desk under $400")
+    goal = await goal_of(chat.sessions, chat.user_id)
+    async with chat.sessions() as session, session.begin():
+        row = await session.get(Goal, goal.id)
+        row.max_tokens = row.total_tokens_spent + Decimal("0.01")
+    before = await balance(chat.sessions, chat.user_id)
+    outcome = await chat.say("what's my balance?", goal_id=goal.id)
+    await assert_billed(chat, outcome, before)
+    last = (await deductions(chat.sessions, chat.user_id))[-1]
+    assert last.goal_id is None and last.meta_data["goal_over_limit"] == str(goal.id)
+    async with chat.sessions() as session:
+        paused = await session.get(Goal, goal.id)
+        notices = list(
+            await session.scalars(select(Notification).where(Notification.goal_id == goal.id))
+        )
+    assert paused.status == GoalStatus.PAUSED
+    assert paused.total_tokens_spent == row.total_tokens_spent  # nothing more on the goal
+    assert [n.meta_data["event"] for n in notices] == ["paused_token_limit"]
+    assert "this chat turn costs" in notices[0].message
+    assert await active_goals(chat.sessions, chat.user_id) == 0

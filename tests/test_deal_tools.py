@@ -3,6 +3,7 @@ arguments are validated, errors come back to the model as messages."""
 
 import json
 import uuid
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -11,7 +12,8 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 from sqlalchemy import func, select
 
-from core.models import Deal
+from core.models import Deal, Goal, Notification
+from core.models.enums import GoalStatus, NotificationType
 from tests.markets_support import (
     admin,
     make_user_goal,
@@ -146,3 +148,25 @@ async def test_track_product_url(graph, context, pages):
     assert isinstance(out, str) and "not a public address" in out
     # Only the page that was read and tracked is charged.
     assert [s.service_type for s in context.services_used] == ["url_tracking"]
+
+
+async def test_a_search_the_goal_cannot_afford_pauses_it_and_searches_nothing(
+    graph, context, sessions, sandbox
+):
+    goal = context.goal
+    async with sessions() as session, session.begin():
+        row = await session.get(Goal, goal.id)
+        row.max_tokens, row.total_tokens_spent = Decimal("1"), Decimal("0.8")
+    asked = sum((await admin(sandbox, "GET", "state"))["requests"].values())
+    out = await call(graph, context, "search_markets", query="4k monitor", goal_id=str(goal.id))
+    assert isinstance(out, str) and "0.8 of its 1 tokens; this search costs 0.5" in out
+    assert sum((await admin(sandbox, "GET", "state"))["requests"].values()) == asked
+    assert context.services_used == [] and await deal_count(sessions, goal.id) == 0
+    async with sessions() as session:
+        paused = await session.get(Goal, goal.id)
+        (notice,) = await session.scalars(
+            select(Notification).where(Notification.goal_id == goal.id)
+        )
+    assert paused.status == GoalStatus.PAUSED
+    assert paused.meta_data["status_reason"]["event"] == "paused_token_limit"
+    assert notice.type == NotificationType.GOAL and notice.message == out

@@ -10,11 +10,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from core.alerts import MATCH_NOTICES
 from core.mailer import LogMailer
-from core.models import Deal, Goal, Notification, PriceTracking, TokenTransaction, User
+from core.models import Deal, Goal, Market, Notification, PriceTracking, TokenTransaction, User
 from core.models.enums import (
     GoalPriority,
     GoalStatus,
+    MarketType,
     NotificationType,
 )
 from monitor.check import MonitorDeps, check_goal
@@ -99,10 +101,17 @@ async def test_a_first_check_stores_charges_and_notifies_matches(deps, sessions)
     matches = [d for d in found if "matched_at" in d.meta_data]
     assert after.total_matches_found == len(matches) > 0
     deal_notes = await notices(sessions, goal, NotificationType.DEAL)
-    assert {n.deal_id for n in deal_notes} == {d.id for d in matches}
-    note = deal_notes[0]
-    assert note.goal_id == goal.id and note.action_url.startswith("http")
-    assert "$" in note.message and note.title.startswith("New match")
+    one_by_one = [n for n in deal_notes if n.title.startswith("New match")]
+    (summary,) = [n for n in deal_notes if n not in one_by_one]  # twenty matches: no flood
+    assert len(one_by_one) == MATCH_NOTICES
+    told = {n.deal_id for n in one_by_one} | {uuid.UUID(i) for i in summary.meta_data["deal_ids"]}
+    assert told == {d.id for d in matches}
+    cheapest = sorted(matches, key=lambda d: d.current_price)
+    assert [n.deal_id for n in one_by_one] == [d.id for d in cheapest[:MATCH_NOTICES]]
+    note = one_by_one[0]
+    assert note.goal_id == goal.id and note.action_url == cheapest[0].url
+    assert f"${cheapest[0].current_price:,.2f}" in note.message
+    assert summary.title.startswith(f"{len(matches) - MATCH_NOTICES} more matches")
 
     # The same slot again (a second worker, a retried job): nothing more is stored.
     assert await check_goal(deps, goal.id, None) == "slot already checked"
@@ -244,3 +253,66 @@ async def test_five_failed_checks_stop_the_goal(deps, sessions, sandbox):
     assert await charges(sessions, goal) == []
     (stopped,) = await notices(sessions, goal, NotificationType.GOAL)
     assert stopped.meta_data["event"] == "error"
+
+
+async def pin_first(sandbox, sessions, goal, above: Decimal, price: str) -> Deal:
+    deal = min(
+        (d for d in await deals_of(sessions, goal) if d.current_price > above),
+        key=lambda d: d.current_price,
+    )
+    body = {"market": deal.meta_data["market"], "item_id": deal.meta_data["item_id"]}
+    await admin(sandbox, "POST", "prices", {**body, "price": price})
+    return deal
+
+
+async def test_a_drop_by_the_default_threshold_is_alerted_a_small_one_not(deps, sessions, sandbox):
+    goal = await new_goal(sessions, max_budget=Decimal("400"))
+    await check_goal(deps, goal.id, None)
+    big = await pin_first(sandbox, sessions, goal, Decimal("150"), "100.00")
+    small = min(
+        (d for d in await deals_of(sessions, goal) if d.id != big.id and d.status == "active"),
+        key=lambda d: d.current_price,
+    )
+    nudge = (small.current_price * Decimal("0.95")).quantize(Decimal("0.01"))  # 5% lower
+    body = {"market": small.meta_data["market"], "item_id": small.meta_data["item_id"]}
+    await admin(sandbox, "POST", "prices", {**body, "price": str(nudge)})
+    await check_goal(deps, goal.id, (await reload(sessions, goal)).last_checked_at)
+    alerts = await notices(sessions, goal, NotificationType.PRICE_ALERT)
+    assert [a.deal_id for a in alerts] == [big.id]
+    assert alerts[0].meta_data["drop_percent"] == str(
+        ((big.current_price - 100) / big.current_price * 100).quantize(Decimal("0.01"))
+    )
+
+
+async def test_an_auto_buy_candidate_is_marked_and_nothing_is_bought(deps, sessions):
+    goal = await new_goal(sessions, max_budget=Decimal("400"), auto_buy_threshold=Decimal(20))
+    await check_goal(deps, goal.id, None)
+    found = {d.id: d for d in await deals_of(sessions, goal)}
+    one_by_one = [
+        n
+        for n in await notices(sessions, goal, NotificationType.DEAL)
+        if n.title.startswith("New match")
+    ]
+    for note in one_by_one:
+        discount = found[note.deal_id].discount_percent or 0
+        candidate = discount >= 20
+        assert note.meta_data.get("auto_buy_candidate", False) is candidate
+        assert ("no purchases" in note.message) is candidate
+    async with sessions() as session:
+        balance = await session.scalar(select(User.token_balance).where(User.id == goal.user_id))
+    assert balance == Decimal("49.5")  # one check, nothing else spent
+
+
+async def test_a_market_in_backoff_is_told_once(deps, sessions):
+    goal = await new_goal(sessions)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Market)
+            .where(Market.type == MarketType.WALMART)
+            .values(status="error", error_count=5, last_error_at=func.now(), last_error="500")
+        )
+    await check_goal(deps, goal.id, None)
+    await check_goal(deps, goal.id, (await reload(sessions, goal)).last_checked_at)
+    (down,) = await notices(sessions, goal, NotificationType.MARKET)
+    assert down.title == "Walmart is unavailable" and down.meta_data["market"] == "walmart"
+    assert len(await charges(sessions, goal)) == 2  # the other markets answered

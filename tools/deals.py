@@ -9,10 +9,10 @@ from langchain.tools import ToolRuntime
 from pydantic import BaseModel, Field
 from sqlalchemy import func
 
-from core import deals
+from core import alerts, deals, goals, ledger
 from core.db import reading
 from core.models import Deal
-from core.models.enums import DealStatus, MarketCategory, MarketType
+from core.models.enums import DealStatus, GoalStatus, MarketCategory, MarketType
 from core.plain import decimal_text
 from markets.base import Offer
 from markets.search import ProductMatch, SearchRequest, search
@@ -97,6 +97,23 @@ def deal_view(deal: Deal) -> dict[str, Any]:
     }
 
 
+async def within_goal_limit(ctx: AgentContext, goal_id: UUID, service: str, what: str) -> None:
+    """Before a paid service for a goal: the goal must be the user's and its max_tokens must
+    cover the price; if not, it is paused (its owner told) and nothing is done."""
+    async with ctx.sessions.begin() as session:
+        goal = await deals.owned_goal(session, ctx.user_id, goal_id)
+        cost = ledger.cost(await ledger.current_price(session, service))
+        limit = goal.max_tokens
+        if limit is None or goal.total_tokens_spent + cost <= limit:
+            return
+        await goals.lock_user(session, ctx.user_id)  # the user's row first, as the ledger
+        await session.refresh(goal, with_for_update=True)
+        message = alerts.over_limit_text(goal, goal.total_tokens_spent, limit, cost, what)
+        if goal.status == GoalStatus.ACTIVE:
+            await alerts.stop_goal(session, goal, GoalStatus.PAUSED, "paused_token_limit", message)
+    raise deals.DealError(message)
+
+
 @agent_tool(SearchMarketsArgs)
 async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict[str, Any]:
     """Search Amazon, Walmart, eBay, Target and Best Buy at once for current offers.
@@ -106,8 +123,7 @@ async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> d
     args = SearchMarketsArgs(**fields)
     ctx = runtime.context
     if args.goal_id is not None:
-        async with reading(ctx.sessions) as session:
-            await deals.owned_goal(session, ctx.user_id, args.goal_id)  # before any search
+        await within_goal_limit(ctx, args.goal_id, "market_search", "this search")
     request = SearchRequest(**args.model_dump(exclude={"goal_id"}))
     result = await search(ctx.sessions, ctx.http, request, settings=ctx.settings)
     ctx.services_used.append(ServiceUse("market_search", goal_id=args.goal_id))
@@ -149,6 +165,7 @@ async def track_product_url(runtime: ToolRuntime[AgentContext], **fields: Any) -
     goal_id = args.goal_id or ctx.goal_id
     if goal_id is None:
         raise deals.DealError("Say which goal to track it under (goal_id), or create one first.")
+    await within_goal_limit(ctx, goal_id, "url_tracking", "tracking this page")
     async with ctx.sessions.begin() as session:
         deal = await deals.track_product_url(
             session,

@@ -8,11 +8,11 @@ from uuid import UUID
 from langchain.tools import ToolRuntime
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from core import goals
+from core import goals, ledger
 from core.db import reading
 from core.models import Goal
 from core.models.enums import GoalPriority, GoalStatus, MarketCategory
-from core.plain import jsonable
+from core.plain import decimal_text, jsonable
 from tools.common import Percent, Price, agent_tool
 from tools.context import AgentContext, ServiceUse
 
@@ -104,10 +104,27 @@ async def create_goal(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict
     )
     async with ctx.sessions.begin() as session:
         goal = await goals.create_goal(session, ctx.user_id, draft)
+        check = await ledger.current_price(session, "market_search")
     ctx.services_used.append(ServiceUse("goal_creation", goal_id=goal.id))
     ctx.new_goals.append(goal.id)
     concerns(ctx, goal)
-    return {"goal": goal_summary(goal)}
+    every = goals.check_interval_s(ctx.settings, goal.priority)
+    watching = {
+        "first_check": "within seconds",
+        "then_every": duration_text(every),
+        "tokens_per_check": decimal_text(ledger.cost(check)),
+        "alerts": "new matches and price drops arrive as notifications",
+    }
+    return {"goal": goal_summary(goal), "watching": watching}
+
+
+def duration_text(seconds: float) -> str:
+    """900 -> "15 minutes", 3600 -> "hour", 21600 -> "6 hours"."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = round(seconds / size)
+            return unit if count == 1 else f"{count} {unit}s"
+    return f"{seconds:g} seconds"
 
 
 @agent_tool(ListGoalsArgs)
