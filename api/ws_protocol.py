@@ -156,4 +156,5 @@ def notification_fields(row: Notification) -> dict[str, Any]:
         "deal_id": row.deal_id,
         "action_url": row.action_url,
         "created_at": row.created_at,
+        "meta_data": row.meta_data,
     }

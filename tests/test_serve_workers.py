@@ -4,10 +4,12 @@ SIGTERM stops all of it."""
 
 import asyncio
 import signal
+import time
 import uuid
 
 import httpx
 import psutil
+import psycopg
 
 from tests import serve_process as serve
 from tests.accounts_client import signed_up
@@ -31,6 +33,9 @@ def test_two_workers_share_one_database_and_sandbox(home):
         assert serving_pids(base_url, port, workers) == {w.pid for w in workers}
         postgres = serve.embedded_postgres(home)
         assert postgres, "the parent runs the embedded server from DEALAGENT_HOME"
+        # One monitor, in the parent: the workers run none of their own.
+        assert all(w.environ().get("MONITOR_IN_PROCESS") == "false" for w in workers)
+        assert monitor_workers(workers[0].environ()["DATABASE_URL"]) == 1
     finally:
         output = serve.stop_serve(proc)
     assert proc.returncode in (0, -signal.SIGTERM), output
@@ -65,6 +70,18 @@ def serving_pids(base_url: str, port: int, workers: list[psutil.Process]) -> set
     finally:
         for client in clients:
             client.close()
+
+
+def monitor_workers(database_url: str) -> int:
+    """Queue workers alive (their heartbeats), once the first has registered."""
+    deadline = time.monotonic() + 30
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            count = conn.execute("SELECT count(*) FROM procrastinate.procrastinate_workers")
+            found = count.fetchone()[0]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
 
 
 def has_socket(process: psutil.Process, port: int, status: str) -> bool:

@@ -12,7 +12,7 @@ from core import goals, ledger
 from core.db import reading
 from core.models import Goal
 from core.models.enums import GoalPriority, GoalStatus, MarketCategory
-from core.plain import decimal_text, jsonable
+from core.plain import amount_text, jsonable
 from tools.common import Percent, Price, agent_tool
 from tools.context import AgentContext, ServiceUse
 
@@ -112,7 +112,7 @@ async def create_goal(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict
     watching = {
         "first_check": "within seconds",
         "then_every": duration_text(every),
-        "tokens_per_check": decimal_text(ledger.cost(check)),
+        "tokens_per_check": amount_text(ledger.cost(check)),
         "alerts": "new matches and price drops arrive as notifications",
     }
     return {"goal": goal_summary(goal), "watching": watching}
