@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from core import notifications
 from core.config import Settings
 from core.models.chat import ChatMessage
 from core.models.notifications import Notification
@@ -145,16 +146,4 @@ def message_fields(message: ChatMessage) -> dict[str, Any]:
 
 
 def notification_fields(row: Notification) -> dict[str, Any]:
-    return {
-        "type": "notification",
-        "id": row.id,
-        "notification_type": row.type,
-        "priority": row.priority,
-        "title": row.title,
-        "message": row.message,
-        "goal_id": row.goal_id,
-        "deal_id": row.deal_id,
-        "action_url": row.action_url,
-        "created_at": row.created_at,
-        "meta_data": row.meta_data,
-    }
+    return {"type": "notification", "notification_type": row.type, **notifications.content(row)}

@@ -10,6 +10,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterator
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from sqlalchemy import case, func, or_, select, update
@@ -58,6 +59,21 @@ async def create(
     session.add(row)
     await session.flush()
     return row
+
+
+def content(row: Notification) -> dict[str, Any]:
+    """What a notification says, as every channel sends it (socket frame, webhook body)."""
+    return {
+        "id": row.id,
+        "priority": row.priority,
+        "title": row.title,
+        "message": row.message,
+        "goal_id": row.goal_id,
+        "deal_id": row.deal_id,
+        "action_url": row.action_url,
+        "created_at": row.created_at,
+        "meta_data": row.meta_data,
+    }
 
 
 async def undelivered(

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from core import notifications
 from core.db import reading
 from core.mailer import MailError
 from core.models import Notification, User
@@ -30,20 +31,7 @@ class DeliveryRetry(Exception):
 
 
 def payload(row: Notification) -> dict[str, Any]:
-    return jsonable(
-        {
-            "id": row.id,
-            "type": row.type,
-            "priority": row.priority,
-            "title": row.title,
-            "message": row.message,
-            "goal_id": row.goal_id,
-            "deal_id": row.deal_id,
-            "action_url": row.action_url,
-            "created_at": row.created_at,
-            "meta_data": row.meta_data,
-        }
-    )
+    return jsonable({"type": row.type, **notifications.content(row)})
 
 
 async def deliver(deps: MonitorDeps, notification_id: uuid.UUID, *, last_try: bool) -> None:

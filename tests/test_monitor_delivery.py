@@ -14,9 +14,8 @@ from core.models.enums import NotificationStatus, NotificationType
 from monitor.check import MonitorDeps
 from monitor.queue import DELIVERY_ATTEMPTS, Monitor, cancel_quietly
 from tests.factories import make_user
-from tests.live_server import serve_in_thread
 from tests.monitor_support import eventually
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Receiver, serving_receiver
 
 SECRET = "the user's webhook secret"
 
@@ -31,9 +30,7 @@ class RecordingMailer:
 
 @pytest.fixture(scope="module")
 def receiver():
-    receiver = Receiver(SECRET)
-    with serve_in_thread(receiver.app) as url:
-        receiver.url = url
+    with serving_receiver(SECRET) as receiver:
         yield receiver
 
 

@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 from markets import webhook
 from markets.webhook import WebhookFailed, post_webhook, sign
 from tests.live_server import serve_in_thread
-from tests.webhook_receiver import SILENT_S, Receiver
+from tests.webhook_receiver import SILENT_S, Receiver, serving_receiver
 
 SECRET = "a receiver's shared secret"
 EVENT = {"type": "price_alert", "title": "Café crème grinder at €80", "price": Decimal("79.99")}
@@ -26,9 +26,7 @@ EVENT = {"type": "price_alert", "title": "Café crème grinder at €80", "price
 
 @pytest.fixture(scope="module")
 def receiver():
-    receiver = Receiver(SECRET)
-    with serve_in_thread(receiver.app) as url:
-        receiver.url = url
+    with serving_receiver(SECRET) as receiver:
         yield receiver
 
 

@@ -5,12 +5,15 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+
+from tests.live_server import serve_in_thread
 
 STATUS = {"ok": 204, "fail": 500, "bad": 400, "busy": 429}
 SILENT_S = 10.0  # how long /hook/silent keeps a caller waiting (unless it hangs up)
@@ -57,3 +60,12 @@ async def hang_on(request: Request, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await request.receive()  # the body was read: the next message is the hang-up
+
+
+@contextlib.contextmanager
+def serving_receiver(secret: str) -> Iterator[Receiver]:
+    """A Receiver under a real uvicorn on a free port, its `url` set."""
+    receiver = Receiver(secret)
+    with serve_in_thread(receiver.app) as url:
+        receiver.url = url
+        yield receiver
