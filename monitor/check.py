@@ -160,12 +160,12 @@ async def store(
     goal = await locked_goal(session, seen, slot)
     if goal is None:
         return "changed meanwhile"  # cancelled, paused or checked by another worker
-    answered = {r.market for r in result.market_reports if r.status == "ok"}
-    state = dict(goal.meta_data.get("monitor") or {})
-    now = datetime.now(UTC)
+    reports = result.market_reports
+    answered = {r.market for r in reports if r.status == "ok"}
     await market_notices(session, goal, result)
     if not answered:
-        return await failed(session, goal, state, result, now)
+        why = "; ".join(f"{r.market.value}: {r.status} {r.detail}".strip() for r in reports)
+        return await failed(session, goal, why or "no market to ask")
     observed = await record_offers(session, goal, result.offers)
     await mark_missing(session, goal, answered, {seen.deal.id for seen in observed})
     entry = await ledger.deduct(
@@ -179,20 +179,18 @@ async def store(
     await alerts.balance_crossed(
         session, goal.user_id, entry.balance + cost, entry.balance, settings.low_balance_threshold
     )
+    state = dict(goal.meta_data.get("monitor") or {})
     state.update(failures=0, last_error=None, checks=int(state.get("checks", 0)) + 1)
-    await finish(session, goal, state, now)
+    await finish(session, goal, state, datetime.now(UTC))
     return f"stored {len(observed)} offers"
 
 
-async def failed(
-    session: AsyncSession, goal: Goal, state: dict[str, Any], result: SearchResult, now: datetime
-) -> str:
-    """No market answered: nothing charged, the slot is spent, five in a row stop the goal."""
-    error = "; ".join(
-        f"{r.market.value}: {r.status} {r.detail}".strip() for r in result.market_reports
-    )
-    state.update(failures=int(state.get("failures", 0)) + 1, last_error=error or "no market")
-    await finish(session, goal, state, now)
+async def failed(session: AsyncSession, goal: Goal, error: str) -> str:
+    """A check that found nothing out: nothing charged, the slot is spent (no retry storm),
+    and MAX_FAILURES in a row stop the goal."""
+    state = dict(goal.meta_data.get("monitor") or {})
+    state.update(failures=int(state.get("failures", 0)) + 1, last_error=error[:500])
+    await finish(session, goal, state, datetime.now(UTC))
     if state["failures"] < MAX_FAILURES:
         return f"failed ({state['failures']})"
     message = (
@@ -201,6 +199,19 @@ async def failed(
     )
     await alerts.stop_goal(session, goal, GoalStatus.ERROR, "error", message)
     return "error"
+
+
+async def check_failed(
+    deps: MonitorDeps, goal_id: uuid.UUID, slot: datetime | None, error: str
+) -> str:
+    """Count a check that broke (an error of ours or the database's) against its goal."""
+    async with reading(deps.sessions) as session:
+        seen = await session.get(Goal, goal_id)
+    if seen is None:
+        return "gone"
+    async with deps.sessions() as session, session.begin():
+        goal = await locked_goal(session, seen, slot)
+        return "changed meanwhile" if goal is None else await failed(session, goal, error)
 
 
 async def finish(session: AsyncSession, goal: Goal, state: dict[str, Any], now: datetime) -> None:

@@ -25,7 +25,7 @@ from procrastinate.jobs import Job
 from core.config import Settings
 from core.db import reading
 from monitor import deliver, schedule
-from monitor.check import MonitorDeps, check_goal
+from monitor.check import MonitorDeps, check_failed, check_goal
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,12 @@ def deps_of(context: JobContext) -> tuple[MonitorDeps, Monitor]:
 async def run_check(context: JobContext, goal_id: str, slot: str | None) -> None:
     deps, _ = deps_of(context)
     when = datetime.fromisoformat(slot) if slot else None
-    outcome = await check_goal(deps, uuid.UUID(goal_id), when)
+    try:
+        outcome = await check_goal(deps, uuid.UUID(goal_id), when)
+    except Exception as error:
+        log.exception("checking goal %s failed", goal_id)
+        reason = f"internal error: {type(error).__name__}"
+        outcome = await check_failed(deps, uuid.UUID(goal_id), when, reason)
     log.info("goal %s checked: %s", goal_id, outcome)
 
 

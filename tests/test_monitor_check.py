@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from procrastinate import JobContext
 from sqlalchemy import func, select, update
 
 from core.alerts import MATCH_NOTICES
@@ -20,6 +21,7 @@ from core.models.enums import (
     NotificationType,
 )
 from monitor.check import MonitorDeps, check_goal
+from monitor.queue import run_check
 from tests.markets_support import admin, market_settings, reset_markets, running_sandbox, set_fault
 
 
@@ -52,7 +54,8 @@ async def new_goal(sessions, balance: str = "50", **fields: object) -> Goal:
         )
         session.add(user)
         await session.flush()
-        goal = Goal(user_id=user.id, title="4k monitor", category="electronics", **fields)
+        fields.setdefault("title", "4k monitor")
+        goal = Goal(user_id=user.id, category="electronics", **fields)
         session.add(goal)
         await session.flush()
         user.active_goals_count = 1
@@ -316,3 +319,16 @@ async def test_a_market_in_backoff_is_told_once(deps, sessions):
     (down,) = await notices(sessions, goal, NotificationType.MARKET)
     assert down.title == "Walmart is unavailable" and down.meta_data["market"] == "walmart"
     assert len(await charges(sessions, goal)) == 2  # the other markets answered
+
+
+async def test_a_check_that_breaks_counts_as_a_failure_not_a_retry_storm(deps, sessions):
+    goal = await new_goal(sessions, title="   ")  # nothing to search for: the search raises
+    context = JobContext(
+        app=None, job=None, start_timestamp=0, abort_reason=lambda: None,
+        additional_context={"deps": deps, "monitor": None},
+    )  # fmt: skip
+    await run_check(context, goal_id=str(goal.id), slot=None)
+    after = await reload(sessions, goal)
+    assert after.last_checked_at is not None  # the slot is spent: not queued again at once
+    assert after.meta_data["monitor"] == {"failures": 1, "last_error": "internal error: ValueError"}
+    assert await charges(sessions, goal) == []
