@@ -41,8 +41,10 @@ class Observed:
 
 def condition_of(deal: Deal) -> str:
     """new, used or refurbished; listings that say nothing are new (shops sell new)."""
-    said = str((deal.product_specs or {}).get("condition") or "new").lower()
-    return next((c for c in ("refurbished", "used") if c in said or c[:5] in said), "new")
+    said = str((deal.product_specs or {}).get("condition") or "").lower()
+    if "refurb" in said:
+        return "refurbished"
+    return "used" if "used" in said or "pre-owned" in said else "new"
 
 
 def meets_constraints(goal: Goal, deal: Deal) -> bool:

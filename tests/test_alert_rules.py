@@ -55,6 +55,16 @@ def deal(**fields: object) -> Deal:
             {"product_specs": {"condition": "Certified - Refurbished"}},
             True,
         ),
+        (
+            {"constraints": {"condition": "used"}},
+            {"product_specs": {"condition": "Pre-owned"}},
+            True,
+        ),
+        (
+            {"constraints": {"condition": "new"}},
+            {"product_specs": {"condition": "Pre-owned"}},
+            False,
+        ),
         ({"constraints": {"condition": "any"}}, {"product_specs": {"condition": "Used"}}, True),
     ],
 )
