@@ -1,9 +1,10 @@
 """`dealagent serve --workers N`: N uvicorn worker processes share one port.
 
 What there must be one of stays in this parent process: the embedded PostgreSQL (when no
-DATABASE_URL is set) and the sandbox marketplace (when it stands in and no SANDBOX_URL is
-set). The workers are spawned with their addresses in the environment, so each one runs
-the app exactly as a lone server does against a shared database and sandbox.
+DATABASE_URL is set), the sandbox marketplace (when it stands in and no SANDBOX_URL is
+set) and the generated auth signing secret (when no AUTH_SECRET is set). The workers are
+spawned with their addresses in the environment, so each one runs the app exactly as a
+lone server does against a shared database and sandbox.
 """
 
 import logging
@@ -14,6 +15,7 @@ from contextlib import ExitStack
 import uvicorn
 
 from api.ws_protocol import uvicorn_ws_options
+from core.auth import signing_secret
 from core.config import Settings
 from core.database import prepare_database, run_with_engine
 from core.embedded_db import database_url
@@ -41,6 +43,8 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> Non
             shared = {"sandbox_url": os.environ.get("SANDBOX_URL", settings.sandbox_url)}
             owned.enter_context(monitor_in_thread(settings.model_copy(update=shared), url))
             os.environ["MONITOR_IN_PROCESS"] = "false"
+        # Made here, before any worker starts, so the workers only ever read it.
+        signing_secret(settings)
         # Returns once SIGTERM/SIGINT has stopped every worker; then the ExitStack stops
         # the monitor, the sandbox and the embedded PostgreSQL.
         uvicorn.run(

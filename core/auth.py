@@ -18,6 +18,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,15 +76,42 @@ def signing_secret(settings: Settings) -> str:
     if settings.auth_secret:
         return settings.auth_secret
     path = settings.home / SECRET_FILE
+    if not path.exists():
+        write_once(path, secrets.token_urlsafe(48))
+    secret = path.read_text().strip()
+    if not secret:
+        raise RuntimeError(
+            f"{path} is empty: delete it (everyone is logged out) or set AUTH_SECRET"
+        )
+    return secret
+
+
+def write_once(path: Path, text: str) -> None:
+    """Write `path` unless it exists, atomically: readers see no file or the whole text.
+
+    Of several processes starting at once exactly one wins: each writes and fsyncs a
+    temporary file of its own (exclusive create), then hard-links it to `path`, which
+    fails, leaving the winner's file alone, when `path` exists (a rename would replace it).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:  # O_EXCL: of several processes starting at once, exactly one writes it
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(temporary, path)
     except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as file:
-        file.write(secrets.token_urlsafe(48))
+        return  # another process won; its file is complete
+    finally:
+        temporary.unlink(missing_ok=True)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:  # the new name itself survives a crash
+        os.fsync(directory)
+    finally:
+        os.close(directory)
     log.info("generated a new auth signing secret in %s", path)
-    return path.read_text().strip()
 
 
 def current_secret() -> str:

@@ -2,6 +2,7 @@
 signing secret that outlives a restart."""
 
 import asyncio
+import multiprocessing
 import re
 import stat
 from email import message_from_bytes, policy
@@ -11,9 +12,10 @@ import httpx
 import pytest
 
 from api.main import create_app
-from core.auth import signing_secret
+from core.auth import SECRET_FILE, signing_secret
 from tests.accounts_client import PASSWORD, bearer, register, signed_up
 from tests.live_server import serve_in_thread
+from tests.secret_race import RACERS, TRIALS, race_for_the_secret
 
 
 class SmtpSink:
@@ -109,3 +111,31 @@ async def test_tokens_outlive_a_restart(live_server, settings):
             assert (await client.get("/me", headers=bearer(tokens))).status_code == 200
             login = {"email": "nobody@example.com", "password": PASSWORD}
             assert (await client.post("/auth/login", json=login)).status_code == 401
+
+
+def test_processes_starting_together_on_a_fresh_home_agree_on_the_secret(tmp_path):
+    # `serve --workers N` on a fresh DEALAGENT_HOME: whoever loses the race to create the
+    # file must read the winner's whole secret, never an empty or half-written one.
+    spawn = multiprocessing.get_context("spawn")  # no fork of this threaded process
+    barrier, results = spawn.Barrier(RACERS), spawn.Queue()
+    racers = [
+        spawn.Process(target=race_for_the_secret, args=(tmp_path, barrier, results))
+        for _ in range(RACERS)
+    ]
+    for racer in racers:
+        racer.start()
+    seen: dict[int, set[str]] = {trial: set() for trial in range(TRIALS)}
+    for _ in range(RACERS * TRIALS):
+        trial, secret = results.get(timeout=60)
+        seen[trial].add(secret)
+    for racer in racers:
+        racer.join(timeout=30)
+        assert racer.exitcode == 0
+    disagreed = {}
+    for trial, secrets in seen.items():
+        kept = (tmp_path / str(trial) / SECRET_FILE).read_text().strip()
+        if secrets != {kept} or len(kept) < 64:
+            disagreed[trial] = secrets
+    assert disagreed == {}, f"{len(disagreed)} of {TRIALS} trials disagreed"
+    leftovers = [p.name for p in tmp_path.glob("*/*") if p.name != SECRET_FILE]
+    assert leftovers == []  # no temporary file left behind
