@@ -24,7 +24,7 @@ class Frame(BaseModel):
 
 class AuthFrame(Frame):
     type: Literal["auth"]
-    token: str = Field(min_length=1, max_length=4096)
+    token: str = Field(min_length=1)  # an oversized one is a bad token (core.auth), not a bad frame
 
 
 class UserMessageFrame(Frame):

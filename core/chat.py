@@ -27,6 +27,15 @@ async def owns_goal(session: AsyncSession, user_id: uuid.UUID, goal_id: uuid.UUI
     return found is not None
 
 
+async def sent_before(session: AsyncSession, user_id: uuid.UUID, client_message_id: str) -> bool:
+    """Whether the user already sent a message with this client id (its turn replays it)."""
+    query = select(ChatMessage.id).where(
+        ChatMessage.user_id == user_id,
+        ChatMessage.meta_data["client_message_id"].astext == client_message_id,
+    )
+    return await session.scalar(query.limit(1)) is not None
+
+
 class MessageNotFound(LookupError):
     """A history cursor that is not one of the user's messages."""
 
@@ -73,6 +82,11 @@ class RateLimiter:
             return False
         accepted.append(now)
         return True
+
+    def release(self, user_id: uuid.UUID) -> None:
+        """Uncount one admitted message that turned out to be a replay: those cost nothing."""
+        if accepted := self._accepted.get(user_id):
+            accepted.pop()
 
 
 class ChatRuntime:

@@ -29,8 +29,12 @@ class ChatUser:
     sessions: object = None
 
     async def read_token(self) -> str:
+        return await self.scoped_token(TokenScope.READ)
+
+    async def scoped_token(self, scope: TokenScope, ttl_s: int = 600) -> str:
+        """Another access token of this user's, of that scope."""
         async with self.sessions() as session, session.begin():
-            return await issue_token(session, self.id, TokenType.ACCESS, TokenScope.READ, 600)
+            return await issue_token(session, self.id, TokenType.ACCESS, scope, ttl_s)
 
 
 async def make_user(sessions, grant: Decimal = GRANT) -> ChatUser:

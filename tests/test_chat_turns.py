@@ -42,6 +42,28 @@ async def test_same_client_id_twice_runs_once_and_replays(live_server, sessions)
     await ws.close()
 
 
+async def test_two_users_with_one_client_id_each_get_their_own_turn(live_server, sessions):
+    alice, bob = await make_user(sessions), await make_user(sessions)
+    a, _ = await ready_chat(live_server, alice.token)
+    b, _ = await ready_chat(live_server, bob.token)
+    hers = (await chat(a, "shared-id", "what's my balance?"))[-1]
+    his = (await chat(b, "shared-id", "help"))[-1]
+    assert his["type"] == "assistant_message" and "replayed" not in his
+    assert his["message_id"] != hers["message_id"] and his["content"] != hers["content"]
+    again = (await chat(b, "shared-id", "help"))[-1]  # his replay is his own turn's
+    assert (again["message_id"], again["replayed"]) == (his["message_id"], True)
+    for user, reply in ((alice, hers), (bob, his)):
+        rows = await _stored(sessions, user.id)
+        assert [(r.role, r.meta_data["client_message_id"]) for r in rows] == [
+            (MessageRole.USER, "shared-id"),
+            (MessageRole.ASSISTANT, "shared-id"),
+        ]
+        assert str(rows[1].id) == reply["message_id"]
+        assert len(await charges(sessions, user.id)) == 1
+    await a.close()
+    await b.close()
+
+
 async def test_duplicate_sent_while_the_first_runs_waits_for_its_result(live_server, sessions):
     user = await make_user(sessions)
     a, _ = await ready_chat(live_server, user.token)

@@ -14,9 +14,9 @@ from sqlalchemy import select, text
 
 from core import notifications
 from core.models.chat import ChatMessage
-from core.models.enums import NotificationStatus, NotificationType
+from core.models.enums import NotificationStatus, NotificationType, TokenScope
 from core.models.notifications import Notification
-from tests.chat_accounts import make_goal, make_user
+from tests.chat_accounts import charges, make_goal, make_user
 from tests.chat_client import (
     chat,
     close_code,
@@ -54,6 +54,12 @@ async def test_bad_token_closes_4401(strict_server, where):
     ws = await open_chat(strict_server, "not-a-token" if where == "header" else None)
     if where == "frame":
         await send(ws, {"type": "auth", "token": "not-a-token"})
+    assert await close_code(ws) == 4401
+
+
+async def test_an_oversized_token_is_a_bad_token_4401_not_a_timeout(strict_server):
+    ws = await open_chat(strict_server)
+    await send(ws, {"type": "auth", "token": "x" * 4097})
     assert await close_code(ws) == 4401
 
 
@@ -174,6 +180,56 @@ async def test_rate_limit_counts_messages_stored_through_other_processes(
     assert (await chat(ws, "p4", "hello"))[-1]["code"] == "rate_limited"
     await ws.close()
     await other.close()
+
+
+async def test_a_replay_is_not_rate_limited_nor_counted(strict_server, sessions):
+    user = await make_user(sessions)  # strict_server: 3 messages a minute
+    ws, _ = await ready_chat(strict_server, user.token)
+    first = await chat(ws, "q1", "hello")
+    for _ in range(3):  # the same id again costs nothing: never refused, never counted
+        again = await chat(ws, "q1", "hello")
+        assert again[-1]["type"] == "assistant_message" and again[-1]["replayed"] is True
+        assert again[-1]["message_id"] == first[-1]["message_id"]
+    for msg_id in ("q2", "q3"):
+        assert (await chat(ws, msg_id, "hello"))[-1]["type"] == "assistant_message"
+    refused = await chat(ws, "q4", "hello")
+    assert (refused[-1]["type"], refused[-1]["code"]) == ("error", "rate_limited")
+    replayed = await chat(ws, "q2", "hello")  # at the limit, a replay still answers
+    assert replayed[-1]["type"] == "assistant_message" and replayed[-1]["replayed"] is True
+    async with sessions() as session:
+        stored = await session.scalars(
+            select(ChatMessage.meta_data["client_message_id"].astext)
+            .where(ChatMessage.user_id == user.id)
+            .order_by(ChatMessage.created_at)
+        )
+        assert list(stored) == ["q1", "q1", "q2", "q2", "q3", "q3"]
+    await ws.close()
+
+
+async def test_a_replay_through_another_process_at_the_limit_is_not_rate_limited(
+    strict_server, live_server, sessions
+):
+    user = await make_user(sessions)
+    other, _ = await ready_chat(live_server, user.token)  # another process, same database
+    answered = [await chat(other, msg_id, "hello") for msg_id in ("s1", "s2", "s3")]
+    await other.close()
+    ws, _ = await ready_chat(strict_server, user.token)  # 3 stored: at strict_server's limit
+    replay = await chat(ws, "s1", "hello")
+    assert replay[-1]["type"] == "assistant_message" and replay[-1]["replayed"] is True
+    assert replay[-1]["message_id"] == answered[0][-1]["message_id"]
+    assert (await chat(ws, "s4", "hello"))[-1]["code"] == "rate_limited"
+    await ws.close()
+
+
+async def test_a_limited_token_chats_and_is_billed(strict_server, sessions):
+    user = await make_user(sessions)
+    ws, _ = await ready_chat(strict_server, await user.scoped_token(TokenScope.LIMITED))
+    done = (await chat(ws, "l1", "what's my balance?"))[-1]
+    assert done["type"] == "assistant_message", done
+    (billed,) = await charges(sessions, user.id)
+    assert billed.amount == Decimal(done["charged"]) > 0
+    assert billed.meta_data["assistant_message_id"] == done["message_id"]
+    await ws.close()
 
 
 async def test_read_scope_reads_history_but_cannot_chat(strict_server, sessions):

@@ -151,16 +151,24 @@ class ChatConnection:
     async def _accept_message(self, frame: wire.UserMessageFrame) -> None:
         if not can_spend(self.scope):
             raise wire.FrameError("forbidden_scope", "a read-scope token cannot chat", frame.id)
-        if not self.runtime.limiter.admit(self.user_id):
+        if self.runtime.limiter.admit(self.user_id):
+            self.runtime.spawn(self._turn(frame, counted=True))
+            return
+        async with self.sessions() as session:
+            again = await chat.sent_before(session, self.user_id, frame.id)
+        if not again:
             raise self._rate_limited(frame.id)
-        self.runtime.spawn(self._turn(frame))
+        self.runtime.spawn(self._turn(frame, counted=False))  # a replay costs nothing
 
-    async def _turn(self, frame: wire.UserMessageFrame) -> None:
-        """Runs to the end even if the socket closes: stored and billed once either way."""
+    async def _turn(self, frame: wire.UserMessageFrame, *, counted: bool) -> None:
+        """Runs to the end even if the socket closes: stored and billed once either way.
+        `counted`: the in-process rate limiter counted it (uncounted if it is a replay)."""
         try:
             async with self.runtime.gate.hold(self.user_id) as turn:
                 facts = await turn.facts(frame.id, frame.goal_id, self.settings.chat_rate_window_s)
                 if facts.asked is not None:
+                    if counted:
+                        self.runtime.limiter.release(self.user_id)
                     await self._replay(frame.id, facts)
                     return
                 if not facts.goal_ok:
