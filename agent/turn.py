@@ -9,8 +9,9 @@
    emit({"type": "ack", "id": client_message_id, "message_id": ...}).
 2. The agent runs, streaming: emit delta / tool_call / tool_result frames as they happen.
 3. One transaction: the assistant message is stored (tokens_used = the provider's usage
-   summed over the turn's model calls, or tiktoken counts where none was reported) and
-   core.billing settles the turn with one deduction.
+   summed over the turn's model calls, or tiktoken counts where none was reported),
+   core.billing settles the turn with one deduction, and the user's first completed turn
+   pays their referral (core.referrals).
 A failed turn charges no chat_turn part, only services the tools completed, and stores no
 reply; a provider failure (after the openai client's bounded retries) is LLMUnavailable.
 emit() failing (a client gone) never stops the turn: it is finished, stored and billed.
@@ -43,7 +44,7 @@ from agent.history import recent_history
 from agent.model import chat_model, model_name
 from agent.prompt import system_prompt
 from agent.tokens import count_messages, count_text, install_offline_cache
-from core import billing
+from core import billing, referrals
 from core.config import Settings
 from core.db import in_transaction
 from core.goals import GoalNotFound, get_goal
@@ -288,6 +289,9 @@ async def finish_turn(
     }
 
     async def settle(session: AsyncSession) -> billing.Settlement:
+        # First, so a referral this first turn pays is in the balance the settlement reports.
+        max_referrals = request.settings.referral_max_per_day
+        await referrals.settle_referral(session, request.user_id, max_referrals)
         goal_id = context.goal_id or await goal_named(session, request.user_id, recorder)
         settlement = await billing.settle_turn(
             session,

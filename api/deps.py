@@ -60,10 +60,15 @@ def get_reset_throttle(request: Request) -> Throttle:
     return request.app.state.reset_throttle
 
 
+def get_register_throttle(request: Request) -> Throttle:
+    return request.app.state.register_throttle
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
 ThrottleDep = Annotated[Throttle, Depends(get_login_throttle)]
 ResetThrottleDep = Annotated[Throttle, Depends(get_reset_throttle)]
+RegisterThrottleDep = Annotated[Throttle, Depends(get_register_throttle)]
 
 
 def bearer_token(request: Request) -> str:

@@ -23,6 +23,8 @@ from core.throttle import Throttle
 from markets.sandbox.embedded import prepare_markets
 from monitor.runner import monitor_running
 
+REGISTER_WINDOW_S = 3600  # REGISTER_MAX_PER_CLIENT counts sign-ups per hour
+
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.reset_max_requests,
         settings.reset_max_requests_per_client,
         settings.reset_request_window_s,
+    )
+    app.state.register_throttle = Throttle(
+        "sign-ups", None, settings.register_max_per_client, REGISTER_WINDOW_S
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -12,8 +12,9 @@ a child process so they do not share its GIL. DATABASE_URL picks the PostgreSQL 
 scratch database is made and dropped); unset, a throwaway embedded one is started.
 
 --server-url drives an already running server instead (e.g. `dealagent serve --workers 2`
-started with CHAT_RATE_LIMIT=100000): latencies only. DATABASE_URL must then be that
-server's database; the bench users' tokens are credited there.
+started with CHAT_RATE_LIMIT=100000 REGISTER_MAX_PER_CLIENT=100000): latencies only.
+DATABASE_URL must then be that server's database; the bench users' tokens are credited
+there.
 """
 
 import argparse
@@ -198,6 +199,7 @@ def run(args: argparse.Namespace) -> None:
         database_url=ensure_database(server_url, name),
         dealagent_home=Path(tempfile.mkdtemp()),
         chat_rate_limit=100_000,
+        register_max_per_client=100_000,  # every bench user signs up from this address
         log_level="WARNING",
         _env_file=None,
     )

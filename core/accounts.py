@@ -1,4 +1,5 @@
-"""Accounts: sign-up (grant and referral rewards), the profile, password resets."""
+"""Accounts: sign-up (the grant; referrals are paid later, core.referrals), the profile,
+password resets."""
 
 import logging
 import secrets
@@ -22,9 +23,6 @@ from core.passwords import hash_password, password_problem
 from core.wallet import sol_address_problem
 
 log = logging.getLogger(__name__)
-# token_pricing service types whose price is what a referral pays out.
-REFERRAL_REWARD = "referral_reward"  # to the user whose code was used
-REFERRAL_BONUS = "referral_bonus"  # to the new user who used it
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
 REFERRAL_LENGTH = 8
 NOTIFICATION_CHANNELS = ("in_app", "email", "webhook")
@@ -54,7 +52,8 @@ async def register(
     name: str | None = None,
     referral_code: str | None = None,
 ) -> User:
-    """A new active user holding the sign-up grant (and the referral bonus, if referred)."""
+    """A new active user holding the sign-up grant, referred by the owner of the referral
+    code (paid at the new user's first completed turn: core.referrals)."""
     email = email.strip().lower()
     check_password(password, settings)
     hashed = await hash_password(password)
@@ -76,8 +75,6 @@ async def register(
                 await ledger.reward(
                     session, user.id, settings.signup_grant, description="sign-up grant"
                 )
-            if referrer:
-                await pay_referral(session, referrer.id, user.id)
     except IntegrityError as error:  # a concurrent sign-up with the same email won
         if "uq_user_email" in str(error.orig):
             raise AccountError("email_taken", "an account with this email already exists") from None
@@ -102,20 +99,6 @@ async def new_referral_code(session: AsyncSession) -> str:
         code = "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_LENGTH))
         if not await session.scalar(select(exists().where(User.referral_code == code))):
             return code
-
-
-async def pay_referral(session: AsyncSession, referrer_id: uuid.UUID, new_id: uuid.UUID) -> None:
-    payouts = ((REFERRAL_REWARD, referrer_id, new_id), (REFERRAL_BONUS, new_id, referrer_id))
-    for service, user_id, other_id in payouts:
-        amount = ledger.cost(await ledger.current_price(session, service))
-        if amount > 0:
-            await ledger.reward(
-                session,
-                user_id,
-                amount,
-                description=service.replace("_", " "),
-                meta={"service_type": service, "other_user": str(other_id)},
-            )
 
 
 async def update_profile(

@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     reset_request_window_s: int = Field(
         default=3600, gt=0, description="Window over which reset requests are counted."
     )
+    register_max_per_client: int = Field(
+        default=10, ge=1, description="Sign-ups from one client address per hour before 429."
+    )
+    referral_max_per_day: int = Field(
+        default=5, ge=0, description="Referral rewards paid to one referrer per UTC day."
+    )
     signup_grant: Decimal = Field(
         default=Decimal("50"), ge=0, description="Tokens every new user starts with."
     )

@@ -455,6 +455,29 @@ async def write_entry(
     return row[0]
 
 
+def unbooked(
+    user_id: uuid.UUID,
+    kind: TransactionType,
+    amount: Decimal,
+    status: TransactionStatus,
+    description: str,
+    meta: dict[str, Any],
+    goal_id: uuid.UUID | None = None,
+) -> TokenTransaction:
+    """The record of a transaction that moved no tokens (refused, or not paid): no balance
+    change and no history row go with it."""
+    return TokenTransaction(
+        user_id=user_id,
+        type=kind,
+        amount=amount,
+        status=status,
+        description=description,
+        goal_id=goal_id,
+        meta_data=meta,
+        created_at=func.clock_timestamp(),
+    )
+
+
 def recorder_slot() -> asyncio.Semaphore:
     """This event loop's semaphore (asyncio primitives must not cross loops)."""
     loop = asyncio.get_running_loop()
@@ -483,15 +506,14 @@ async def record_refused(
             own.begin(),
         ):
             own.add(
-                TokenTransaction(
-                    user_id=user_id,
-                    type=TransactionType.DEDUCTION,
-                    amount=amount,
-                    status=TransactionStatus.FAILED,
-                    description=description,
-                    goal_id=goal_id,
-                    meta_data={**(meta or {}), "failure": reason, "error": str(refused)},
-                    created_at=func.clock_timestamp(),
+                unbooked(
+                    user_id,
+                    TransactionType.DEDUCTION,
+                    amount,
+                    TransactionStatus.FAILED,
+                    description,
+                    {**(meta or {}), "failure": reason, "error": str(refused)},
+                    goal_id,
                 )
             )
     except (SQLAlchemyError, TimeoutError) as error:  # the refusal itself still stands

@@ -1,5 +1,5 @@
-"""Attempts (failed logins, password-reset requests) counted per email and per client
-address over a sliding window.
+"""Attempts (failed logins, password-reset requests, sign-ups) counted per email and per
+client address over a sliding window.
 
 Kept in this process's memory: with N server processes an attacker gets at most N times
 the allowance, which still turns a password-guessing run into a crawl.
@@ -23,7 +23,7 @@ class Throttled(Exception):
 @dataclass
 class Throttle:
     what: str  # the attempts counted, as the refusal names them
-    max_per_email: int
+    max_per_email: int | None  # None: counted per client address only
     max_per_client: int
     window_s: float
     clock: Callable[[], float] = time.monotonic
@@ -31,18 +31,25 @@ class Throttle:
 
     def check(self, email: str, client: str) -> None:
         """Raise Throttled while either key has used up its failures."""
-        waits = [
-            self.wait(f"email:{email}", self.max_per_email),
-            self.wait(f"client:{client}", self.max_per_client),
-        ]
-        if wait := max(waits):
+        if wait := max(self.wait(key, allowed) for key, allowed in self.limits(email, client)):
             raise Throttled(self.what, wait)
+
+    def attempt(self, email: str, client: str) -> None:
+        """Count one attempt; Throttled, uncounted, once either key has used its allowance."""
+        self.check(email, client)
+        self.record(email, client)
 
     def record(self, email: str, client: str) -> None:
         if len(self.failures) > SWEEP_AT:
             self.sweep()
-        for key in (f"email:{email}", f"client:{client}"):
+        for key, _ in self.limits(email, client):
             self.failures.setdefault(key, deque()).append(self.clock())
+
+    def limits(self, email: str, client: str) -> list[tuple[str, int]]:
+        counted = [(f"client:{client}", self.max_per_client)]
+        if self.max_per_email is not None:
+            counted.append((f"email:{email}", self.max_per_email))
+        return counted
 
     def forget(self, email: str) -> None:
         self.failures.pop(f"email:{email}", None)

@@ -350,13 +350,17 @@ async def test_profile_changes_and_their_validation(client):
     assert reclaimed.status_code == 200
 
 
-async def test_referral_rewards_both_users(client, settings):
-    referrer, referrer_tokens = await signed_up(client)
+async def test_a_referral_code_is_read_in_any_case_and_an_unknown_one_is_422(
+    client, settings, sessions
+):
+    referrer = await register(client)
     referred = await register(client, referral_code=referrer["referral_code"].lower())
-    assert Decimal(referred["token_balance"]) == settings.signup_grant + 5
-    balance = (await client.get("/tokens/balance", headers=bearer(referrer_tokens))).json()
-    assert Decimal(balance["token_balance"]) == settings.signup_grant + 10
-    assert Decimal(balance["total_rewards_earned"]) == settings.signup_grant + 10
+    assert Decimal(referred["token_balance"]) == settings.signup_grant  # paid at a first turn
+    async with sessions() as session:
+        referred_by = await session.scalar(
+            select(User.referred_by).where(User.id == uuid.UUID(referred["id"]))
+        )
+    assert referred_by == uuid.UUID(referrer["id"])
     unknown = await client.post(
         "/auth/register",
         json={"email": new_email(), "password": PASSWORD, "referral_code": "ZZZZZZZZ"},

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from api.deps import (
     BearerToken,
     MailerDep,
+    RegisterThrottleDep,
     ResetThrottleDep,
     SessionDep,
     SettingsDep,
@@ -77,7 +78,15 @@ class Notice(BaseModel):
 
 
 @router.post("/register", status_code=201)
-async def register(body: Registration, session: SessionDep, settings: SettingsDep) -> Profile:
+async def register(
+    body: Registration,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    throttle: RegisterThrottleDep,
+) -> Profile:
+    # Every attempt counts, taken or not: sign-ups are what a referral farmer repeats.
+    throttle.attempt(body.email.strip().lower(), client_address(request))
     user = await accounts.register(
         session,
         settings,
@@ -130,9 +139,7 @@ async def request_reset(
     throttle: ResetThrottleDep,
 ) -> Notice:
     # Counted for every email alike, known or not: a 429 says nothing of who has an account.
-    email, client = body.email.strip().lower(), client_address(request)
-    throttle.check(email, client)
-    throttle.record(email, client)
+    throttle.attempt(body.email.strip().lower(), client_address(request))
     await accounts.request_password_reset(session, settings, mailer, body.email)
     return Notice(detail="if an account has this email, a reset link is on its way")
 
