@@ -53,7 +53,7 @@ async def settle_referral(session: AsyncSession, user_id: uuid.UUID, max_per_day
     status = await session.scalar(
         select(User.status).where(User.id == referrer_id).with_for_update()
     )
-    reward = ledger.cost(await ledger.current_price(session, REFERRAL_REWARD))
+    reward = await payout(session, REFERRAL_REWARD)
     reward_meta = {"service_type": REFERRAL_REWARD, "other_user": str(user_id)}
     if status != UserStatus.ACTIVE:
         record_unpaid(session, referrer_id, reward, reward_meta, "referrer_inactive")
@@ -65,10 +65,18 @@ async def settle_referral(session: AsyncSession, user_id: uuid.UUID, max_per_day
         await ledger.reward(
             session, referrer_id, reward, description="referral reward", meta=reward_meta
         )
-    bonus = ledger.cost(await ledger.current_price(session, REFERRAL_BONUS))
+    bonus = await payout(session, REFERRAL_BONUS)
     if bonus > 0:
         bonus_meta = {"service_type": REFERRAL_BONUS, "other_user": str(referrer_id)}
         await ledger.reward(session, user_id, bonus, description="referral bonus", meta=bonus_meta)
+
+
+async def payout(session: AsyncSession, service: str) -> Decimal:
+    """What the service pays now; nothing without a price (a turn never fails for it)."""
+    try:
+        return ledger.cost(await ledger.current_price(session, service))
+    except ledger.PricingNotConfigured:
+        return Decimal(0)
 
 
 async def paid_today(session: AsyncSession, referrer_id: uuid.UUID) -> int:
