@@ -7,6 +7,10 @@ every use, so a revoked token or a suspended user stops working at once.
 
 Tokens of one login share a `family` (auth_tokens.meta_data): a refresh hands out a new
 pair in the same family, and logout or a reused refresh token revokes all of it.
+
+Long-lived connections hear when to check again: a trigger (migration 0006) sends NOTIFY
+on SESSION_CHANNEL, with the user's id, when one of their access tokens stops being active
+or their status changes, whoever changed the row.
 """
 
 import base64
@@ -29,6 +33,7 @@ from core.models.enums import TokenScope, TokenStatus, TokenType, UserStatus
 
 log = logging.getLogger(__name__)
 SECRET_FILE = "auth_secret"
+SESSION_CHANNEL = "dealagent_sessions"  # migration 0006's triggers notify here
 MAX_TOKEN_CHARS = 4096  # ours are ~90; longer ones are refused before any hashing
 
 
@@ -36,6 +41,7 @@ MAX_TOKEN_CHARS = 4096  # ours are ~90; longer ones are refused before any hashi
 class Principal:
     user_id: uuid.UUID
     scope: TokenScope
+    expires_at: datetime  # the access token's
 
 
 class AuthError(Exception):
@@ -210,7 +216,7 @@ async def authenticate(session: AsyncSession, raw_access_token: str) -> Principa
         found = (await session.execute(query)).one_or_none()
     row = check_usable(found[0] if found else None, "access token")
     check_status(found[1] if found else None)
-    return Principal(row.user_id, row.scope)
+    return Principal(row.user_id, row.scope, row.expires_at)
 
 
 async def revoke(session: AsyncSession, user_id: uuid.UUID, *, family: str | None = None) -> None:

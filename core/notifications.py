@@ -1,6 +1,7 @@
 """Notifications for a user: creating them (announced to every server process through
 PostgreSQL NOTIFY), the ones still to deliver, listing them, and the user's acknowledgement
-and reading of them."""
+and reading of them. The process's one LISTEN connection also hears of sessions to check
+again (core.auth.SESSION_CHANNEL)."""
 
 import asyncio
 import contextlib
@@ -10,17 +11,19 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import paging
+from core.auth import SESSION_CHANNEL
 from core.models.enums import NotificationPriority, NotificationStatus, NotificationType
 from core.models.notifications import Notification
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHANNEL = "dealagent_notifications"
 UNDELIVERED = (NotificationStatus.PENDING, NotificationStatus.SENT)
@@ -176,12 +179,14 @@ Inbox = asyncio.Queue[uuid.UUID | None]
 
 
 class NotificationListener:
-    """One LISTEN connection per process, fanning notifications out to the user's inboxes."""
+    """One LISTEN connection per process, fanning notifications out to the user's inboxes,
+    and session changes to the user's watchers (events: check your token again)."""
 
     def __init__(self, conninfo: str, retry_s: float = 1.0) -> None:
         self._conninfo = conninfo
         self._retry_s = retry_s
         self._inboxes: dict[uuid.UUID, set[Inbox]] = defaultdict(set)
+        self._watchers: dict[uuid.UUID, set[asyncio.Event]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
 
@@ -194,16 +199,15 @@ class NotificationListener:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    @contextlib.contextmanager
-    def subscribe(self, user_id: uuid.UUID) -> Iterator[Inbox]:
-        inbox: Inbox = asyncio.Queue()
-        self._inboxes[user_id].add(inbox)
-        try:
-            yield inbox
-        finally:
-            self._inboxes[user_id].discard(inbox)
-            if not self._inboxes[user_id]:
-                del self._inboxes[user_id]
+    def subscribe(self, user_id: uuid.UUID) -> contextlib.AbstractContextManager[Inbox]:
+        return registered(self._inboxes, user_id, asyncio.Queue())
+
+    def watch_sessions(
+        self, user_id: uuid.UUID, changed: asyncio.Event
+    ) -> contextlib.AbstractContextManager[asyncio.Event]:
+        """`changed` is set whenever the user's sessions may have changed (a token revoked,
+        the account's status): its owner then checks its own token again."""
+        return registered(self._watchers, user_id, changed)
 
     async def _run(self) -> None:
         while True:
@@ -211,27 +215,52 @@ class NotificationListener:
                 async with await psycopg.AsyncConnection.connect(
                     self._conninfo, autocommit=True
                 ) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
+                    for channel in (CHANNEL, SESSION_CHANNEL):
+                        await conn.execute(f"LISTEN {channel}")
                     if self.listening.is_set():  # a reconnect: some may have been missed
                         self._fan_out(None, None)
+                        self._session_changed(None)
                     self.listening.set()
                     async for notice in conn.notifies():
-                        self._dispatch(notice.payload)
+                        self._dispatch(notice.channel, notice.payload)
             except (psycopg.Error, OSError) as error:
                 log.warning("notification listener lost its connection: %s", error)
                 await asyncio.sleep(self._retry_s)
 
-    def _dispatch(self, payload: str) -> None:
+    def _dispatch(self, channel: str, payload: str) -> None:
         try:
             data = json.loads(payload)
-            self._fan_out(uuid.UUID(data["user_id"]), uuid.UUID(data["id"]))
+            if channel == SESSION_CHANNEL:
+                self._session_changed(uuid.UUID(data["user_id"]))
+            else:
+                self._fan_out(uuid.UUID(data["user_id"]), uuid.UUID(data["id"]))
         except (ValueError, KeyError, TypeError):
-            log.warning("ignored a malformed notification payload: %r", payload)
+            log.warning("ignored a malformed %s payload: %r", channel, payload)
+
+    def _session_changed(self, user_id: uuid.UUID | None) -> None:
+        """None: anyone's may have (a reconnect may have missed notices)."""
+        for watcher in members(self._watchers, user_id):
+            watcher.set()
 
     def _fan_out(self, user_id: uuid.UUID | None, notification_id: uuid.UUID | None) -> None:
-        if user_id is None:
-            targets = [inbox for inboxes in self._inboxes.values() for inbox in inboxes]
-        else:
-            targets = list(self._inboxes.get(user_id, ()))
-        for inbox in targets:
+        for inbox in members(self._inboxes, user_id):
             inbox.put_nowait(notification_id)
+
+
+@contextlib.contextmanager
+def registered(by_user: dict[uuid.UUID, set[T]], user_id: uuid.UUID, item: T) -> Iterator[T]:
+    """`item` among the user's while the block runs."""
+    by_user[user_id].add(item)
+    try:
+        yield item
+    finally:
+        by_user[user_id].discard(item)
+        if not by_user[user_id]:
+            del by_user[user_id]
+
+
+def members(by_user: dict[uuid.UUID, set[T]], user_id: uuid.UUID | None) -> list[T]:
+    """The user's items; None: everyone's."""
+    if user_id is None:
+        return [item for items in by_user.values() for item in items]
+    return list(by_user.get(user_id, ()))

@@ -48,14 +48,23 @@ async def recv_until(
                 return frames
 
 
-async def close_code(ws: ClientConnection, wait_s: float = 10) -> int | None:
-    """The close code the server sent (reading and dropping frames until then)."""
+async def until_closed(
+    ws: ClientConnection, wait_s: float = 10
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The frames the server sent until it closed the socket, and its close code;
+    TimeoutError if it did not close within `wait_s`."""
+    frames = []
     try:
         async with asyncio.timeout(wait_s):
             while True:
-                await ws.recv()
+                frames.append(json.loads(await ws.recv()))
     except ConnectionClosed as closed:
-        return closed.rcvd.code if closed.rcvd else None
+        return frames, closed.rcvd.code if closed.rcvd else None
+
+
+async def close_code(ws: ClientConnection, wait_s: float = 10) -> int | None:
+    """The close code the server sent (reading and dropping frames until then)."""
+    return (await until_closed(ws, wait_s))[1]
 
 
 async def chat(ws: ClientConnection, msg_id: str, content: str, **extra: Any) -> list[dict]:

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 @contextmanager
@@ -32,3 +34,14 @@ def serve_in_thread(app: Any, *, startup_timeout_s: float = 60, **config: Any) -
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+async def kill_listeners(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Drop every server's LISTEN connection to the database (they reconnect): how many."""
+    async with sessions() as session, session.begin():
+        return await session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+            )
+        )

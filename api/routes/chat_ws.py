@@ -1,6 +1,7 @@
 """/api/v1/chat/ws: the chat agent over a WebSocket (protocol: docs/websocket-protocol.md)."""
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import Any
@@ -10,6 +11,7 @@ from starlette.datastructures import State
 
 from agent.turn import LLMUnavailable, TurnRequest, run_turn
 from api import ws_protocol as wire
+from api.chat_session import ChatSession, SessionEnded
 from core import billing, chat, notifications
 from core.auth import AuthError, Principal, authenticate, can_spend
 from core.chat_gate import TurnFacts
@@ -27,9 +29,9 @@ def not_yours() -> wire.FrameError:
 @router.websocket("/api/v1/chat/ws")
 async def chat_socket(websocket: WebSocket) -> None:
     await websocket.accept()
-    principal = await _authenticate(websocket)
-    if principal is not None:
-        await ChatConnection(websocket, principal).serve()
+    login = await _authenticate(websocket)
+    if login is not None:
+        await ChatConnection(websocket, *login).serve()
 
 
 def _bearer(header: str | None) -> str | None:
@@ -54,8 +56,8 @@ async def _receive(websocket: WebSocket, max_bytes: int) -> str | bytes | None:
     return data
 
 
-async def _authenticate(websocket: WebSocket) -> Principal | None:
-    """The Bearer header's token, else a first `auth` frame within the time allowed."""
+async def _authenticate(websocket: WebSocket) -> tuple[Principal, str] | None:
+    """The Bearer header's token, else a first `auth` frame's within the time allowed."""
     state: State = websocket.app.state
     settings = state.settings
     token = _bearer(websocket.headers.get("authorization"))
@@ -78,21 +80,22 @@ async def _authenticate(websocket: WebSocket) -> Principal | None:
         token = frame.token
     try:
         async with state.sessions() as session:
-            return await authenticate(session, token)
+            return await authenticate(session, token), token
     except AuthError as exc:
         await websocket.close(wire.CLOSE_UNAUTHORIZED, str(exc)[:100] or "unauthorized")
         return None
 
 
 class ChatConnection:
-    """One authenticated socket: reads frames, answers them, forwards notifications. Turns
-    run on the process's ChatRuntime and only talk to this socket while it is open."""
+    """One authenticated socket: reads frames, answers them, forwards notifications, and
+    ends with its session (api.chat_session). Turns run on the process's ChatRuntime and
+    only talk to this socket while it is open."""
 
-    def __init__(self, websocket: WebSocket, principal: Principal) -> None:
+    def __init__(self, websocket: WebSocket, principal: Principal, token: str) -> None:
         state: State = websocket.app.state
         self.websocket = websocket
+        self.session = ChatSession(principal, token, state.sessions)
         self.user_id = principal.user_id
-        self.scope = principal.scope
         self.sessions = state.sessions
         self.settings = state.settings
         self.state = state
@@ -112,26 +115,56 @@ class ChatConnection:
             self.open = False
 
     async def serve(self) -> None:
+        listener = self.runtime.listener
         # Subscribed before the undelivered ones are read, so none falls in between.
-        with self.runtime.listener.subscribe(self.user_id) as inbox:
+        with (
+            listener.subscribe(self.user_id) as inbox,
+            listener.watch_sessions(self.user_id, self.session.changed),
+        ):
             inbox.put_nowait(None)  # first, whatever is still undelivered
             async with self.sessions() as session:
                 balance = await billing.balance_of(session, self.user_id)
-            await self.send({"type": "ready", "user_id": self.user_id, "token_balance": balance})
+            await self.send(
+                {
+                    "type": "ready",
+                    "user_id": self.user_id,
+                    "token_balance": balance,
+                    "expires_at": self.session.principal.expires_at,
+                }
+            )
             pusher = asyncio.create_task(self._push_notifications(inbox))
+            reader = asyncio.create_task(self._receive_frames())
+            guard = asyncio.create_task(self.session.until_ended())
             try:
-                await self._receive_frames()
+                done, _ = await asyncio.wait({reader, guard}, return_when=asyncio.FIRST_COMPLETED)
+                ended = (guard if guard in done else reader).result()
+                if ended is not None:
+                    await self._end(ended)
             finally:
                 self.open = False
-                pusher.cancel()
+                for task in (pusher, reader, guard):
+                    task.cancel()
 
-    async def _receive_frames(self) -> None:
+    async def _receive_frames(self) -> SessionEnded | None:
+        """Until the client leaves (None) or an `auth` frame ends the session."""
         max_bytes = self.settings.chat_max_frame_bytes
         while (data := await _receive(self.websocket, max_bytes)) is not None:
             try:
                 await self._handle(wire.parse(data, self.settings.chat_max_content_chars))
             except wire.FrameError as exc:
                 await self.send(exc.frame())
+            except SessionEnded as ended:
+                return ended
+        return None
+
+    async def _end(self, ended: SessionEnded) -> None:
+        """The error frame saying why, then the close: nothing is sent or accepted after."""
+        await self.send(ended.frame())
+        self.open = False
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            async with self._send_lock:
+                reason = f"session ended: {ended.reason}"
+                await self.websocket.close(wire.CLOSE_UNAUTHORIZED, reason)
 
     async def _handle(self, frame: wire.ClientFrame) -> None:
         match frame:
@@ -146,10 +179,11 @@ class ChatConnection:
             case wire.ReadFrame():
                 await self._read(frame)
             case wire.AuthFrame():
-                raise wire.FrameError("already_authenticated", "this socket is authenticated")
+                renewed = await self.session.renew(frame.token)
+                await self.send({"type": "authenticated", "expires_at": renewed.expires_at})
 
     async def _accept_message(self, frame: wire.UserMessageFrame) -> None:
-        if not can_spend(self.scope):
+        if not can_spend(self.session.principal.scope):
             raise wire.FrameError("forbidden_scope", "a read-scope token cannot chat", frame.id)
         if self.runtime.limiter.admit(self.user_id):
             self.runtime.spawn(self._turn(frame, counted=True))
