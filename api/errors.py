@@ -29,10 +29,10 @@ def describe(problem: dict[str, Any]) -> str:
     return f"{where}: {problem.get('msg')}" if where else str(problem.get("msg"))
 
 
-def invalid(problems: list[dict[str, Any]]) -> JSONResponse:
+def invalid(problems: list[dict[str, Any]], code: str = "invalid_request") -> JSONResponse:
     """422 in the one shape of every invalid request: the problems, and them in words."""
     message = "; ".join(describe(p) for p in problems)
-    body = {"detail": jsonable_encoder(problems), "code": "invalid_request", "message": message}
+    body = {"detail": jsonable_encoder(problems), "code": code, "message": message}
     return JSONResponse(body, status_code=422)
 
 

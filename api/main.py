@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api.body_limit import BodyLimit
 from api.errors import install_error_handlers
+from api.inputs import CheckedInput
 from api.routes import auth as auth_routes
 from api.routes import chat_ws, deals, goals, health, markets, me, notifications, tokens
 from core import auth
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "sign-ups", None, settings.register_max_per_client, REGISTER_WINDOW_S
     )
     install_error_handlers(app)
+    app.add_middleware(CheckedInput)  # inside BodyLimit: it reads only bounded bodies
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     for routes in (auth_routes, me, tokens, deals, markets, goals, notifications):

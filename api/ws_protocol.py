@@ -7,10 +7,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from api.inputs import load_json
 from core import notifications
 from core.config import Settings
 from core.models.chat import ChatMessage
 from core.models.notifications import Notification
+from core.nul import find_nul, nul_message
 from core.plain import plain_scalar
 
 CLOSE_TOO_BIG = 1009
@@ -91,7 +93,7 @@ def parse(text: str | bytes, max_content_chars: int) -> ClientFrame:
     if isinstance(text, bytes):
         raise FrameError("invalid_frame", "frames are JSON text frames, not binary")
     try:
-        data = json.loads(text)
+        data = load_json(text)  # depth-bounded: a frame of 5,000 "[" is refused, not a crash
     except ValueError as exc:
         raise FrameError("invalid_json", f"frame is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -100,6 +102,8 @@ def parse(text: str | bytes, max_content_chars: int) -> ClientFrame:
     client_id = data.get("id") if isinstance(data.get("id"), str) else None
     if kind not in FRAME_TYPES:
         raise FrameError("unknown_type", f"unknown frame type {kind!r}; known: {FRAME_TYPES}")
+    if (where := find_nul(data)) is not None:
+        raise FrameError("invalid_content", nul_message(where), client_id)
     try:
         frame = CLIENT_FRAME.validate_python(data)
     except ValidationError as exc:
