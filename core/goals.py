@@ -108,10 +108,16 @@ class GoalDetail:
 
 
 def as_utc(value: datetime | None) -> datetime | None:
-    """A time without a zone is taken as UTC."""
-    if value is not None and value.tzinfo is None:
+    """The time in UTC; one without a zone is taken as UTC. A time that is past the year
+    9999 in UTC is refused (ValueError): Python could not read it back from the database."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is past the year 9999 in UTC") from None
 
 
 def check_prices(

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from api.inputs import MAX_JSON_DEPTH
+from api.paging import MAX_OFFSET
 from core.models import ChatMessage, User
 from tests.accounts_client import PASSWORD, new_email
-from tests.chat_accounts import ChatUser, make_user
-from tests.chat_client import ready_chat, recv, send
+from tests.chat_accounts import ChatUser, make_goal, make_user
+from tests.chat_client import ready_chat, recv, recv_until, send
 
 NUL = "\u0000"
 SHOWN = "\\u0000"  # how a key holding NUL is named back
@@ -229,3 +230,82 @@ async def test_a_body_nested_just_within_the_bound_is_stored(client, user):
     response = await client.patch("/me", content=raw, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["preferences"] == json.loads(raw)["preferences"]
+
+
+# --- numbers past what SQL takes ----------------------------------------------------
+
+PAGED = ["/tokens/transactions", "/goals", "/notifications"]
+TOO_BIG = str(2**63)  # one past PostgreSQL's bigint
+
+
+@pytest.mark.parametrize("path", PAGED)
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"offset": TOO_BIG},
+        {"offset": str(MAX_OFFSET + 1)},
+        {"offset": "-1"},
+        {"limit": TOO_BIG},
+        {"limit": "101"},
+        {"limit": "0"},
+    ],
+)
+async def test_paging_out_of_bounds_is_422(client, user, path, query):
+    response = await client.get(path, params=query, headers=auth(user))
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_request"
+    assert [p["loc"] for p in response.json()["detail"]] == [["query", *query]]
+
+
+@pytest.mark.parametrize("path", PAGED)
+async def test_the_deepest_page_allowed_is_an_empty_page(client, user, path):
+    query = {"offset": str(MAX_OFFSET), "limit": "100"}
+    response = await client.get(path, params=query, headers=auth(user))
+    assert response.status_code == 200, response.text
+    assert response.json()["items"] == [] and response.json()["offset"] == MAX_OFFSET
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": TOO_BIG},
+        {"limit": "0"},
+        {"min_discount": "1e-30000"},  # a numeric PostgreSQL cannot hold
+        {"min_discount": "12.345"},
+        {"min_price": "1e-30000"},
+        {"max_price": TOO_BIG},
+    ],
+)
+async def test_deal_filters_out_of_bounds_are_422(client, user, query):
+    response = await client.get("/deals", params=query, headers=auth(user))
+    assert response.status_code == 422, response.text
+    assert [p["loc"] for p in response.json()["detail"]] == [["query", *query]]
+
+
+async def test_a_history_frame_past_its_bounds_is_invalid(live_server, sessions):
+    user = await make_user(sessions)
+    ws, _ = await ready_chat(live_server, user.token)
+    for limit in (2**63, 201, 0):
+        await send(ws, {"type": "history", "limit": limit})
+        assert (await recv(ws))["code"] == "invalid_frame"
+    await send(ws, {"type": "history", "limit": 200})
+    assert (await recv_until(ws, "history"))[-1]["messages"] == []
+    await ws.close()
+
+
+async def test_a_deadline_past_the_year_9999_in_utc_is_422_and_changes_nothing(
+    client, sessions, user
+):
+    goal_id = await make_goal(sessions, user.id)
+    late = await client.patch(
+        f"/goals/{goal_id}", json={"end_date": "9999-12-31T23:59:59-10:00"}, headers=auth(user)
+    )
+    assert late.status_code == 422, late.text
+    assert [p["loc"] for p in late.json()["detail"]] == [["body", "end_date"]]
+    goal = await client.get(f"/goals/{goal_id}", headers=auth(user))
+    assert goal.status_code == 200 and goal.json()["end_date"] is None
+    latest = await client.patch(
+        f"/goals/{goal_id}", json={"end_date": "9999-12-31T23:59:59+00:00"}, headers=auth(user)
+    )
+    assert latest.status_code == 200, latest.text
+    assert latest.json()["end_date"] == "9999-12-31T23:59:59Z"

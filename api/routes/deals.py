@@ -26,7 +26,7 @@ class DealQuery(BaseModel):
     status: DealStatus | None = None
     min_price: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
     max_price: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
-    min_discount: Decimal | None = Field(default=None, ge=0, le=100)
+    min_discount: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
     market: MarketType | None = None
     category: MarketCategory | None = None
     text: str | None = Field(default=None, max_length=200)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from api.decimals import PlainDecimal
 from api.deps import CurrentPrincipal, CurrentUser, SessionDep
+from api.paging import Page, PageQuery
 from core import ledger
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
@@ -30,13 +31,6 @@ class Transaction(BaseModel):
     created_at: datetime
 
 
-class TransactionPage(BaseModel):
-    items: list[Transaction]
-    total: int
-    limit: int
-    offset: int
-
-
 class Price(BaseModel):
     service_type: str
     token_cost: PlainDecimal
@@ -54,16 +48,13 @@ async def balance(user: CurrentUser) -> Balance:
 
 @router.get("/transactions")
 async def transactions(
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> TransactionPage:
+    principal: CurrentPrincipal, session: SessionDep, query: Annotated[PageQuery, Query()]
+) -> Page[Transaction]:
     rows, total = await ledger.transactions_page(
-        session, principal.user_id, limit=limit, offset=offset
+        session, principal.user_id, limit=query.limit, offset=query.offset
     )
     items = [Transaction.model_validate(row, from_attributes=True) for row in rows]
-    return TransactionPage(items=items, total=total, limit=limit, offset=offset)
+    return Page(items=items, total=total, limit=query.limit, offset=query.offset)
 
 
 @router.get("/pricing")
