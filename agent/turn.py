@@ -50,6 +50,7 @@ from core.db import in_transaction
 from core.goals import GoalNotFound, get_goal
 from core.models import ChatMessage, TokenPricing
 from core.models.enums import MessageRole
+from core.nul import without_nul
 from core.plain import decimal_text
 from monitor.queue import Monitor
 from tools.context import AgentContext
@@ -280,7 +281,8 @@ async def finish_turn(
     latency_ms: float,
 ) -> TurnOutcome:
     asked_id = started.asked_id
-    content = recorder.content or "Sorry, I have no answer to that."
+    # What the model says and the arguments it wrote are stored: NUL cannot be, so it goes.
+    content = without_nul(recorder.content) or "Sorry, I have no answer to that."
     reply_id = uuid.uuid4()
     links = {
         "turn_id": str(recorder.turn_id),
@@ -317,7 +319,7 @@ async def finish_turn(
                 "latency_ms": latency_ms,
                 "model_calls": recorder.model_calls,
                 "usage_source": "model" if recorder.reported_by_provider else "tiktoken",
-                "tool_calls": list(recorder.tool_calls.values()),
+                "tool_calls": without_nul(list(recorder.tool_calls.values())),
                 "charged": decimal_text(settlement.charged),
                 "transaction_id": str(settlement.transaction_id),
                 "token_balance": decimal_text(settlement.balance),

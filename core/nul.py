@@ -1,5 +1,5 @@
-"""NUL (U+0000): PostgreSQL's text and jsonb cannot hold it, so text that holds it is
-refused where it comes in, with the place it was found."""
+"""NUL (U+0000): PostgreSQL's text and jsonb cannot hold it. Text that holds it is refused
+where it comes in, naming the place (find_nul); text from elsewhere loses it (without_nul)."""
 
 from collections import deque
 from typing import Any
@@ -39,3 +39,15 @@ def nul_message(path: Path) -> str:
     """The refusal, naming where: "preferences.theme: text may not contain NUL (\\u0000)"."""
     where = ".".join(str(part) for part in path)
     return f"{where}: {REFUSAL}" if where else REFUSAL
+
+
+def without_nul(value: Any) -> Any:
+    """`value` with NUL dropped from every string and key: for text from elsewhere (the
+    model's words, its arguments as recorded) that is stored, not refused."""
+    if isinstance(value, str):
+        return value.replace(NUL, "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value

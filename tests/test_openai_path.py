@@ -163,6 +163,32 @@ async def test_invalid_arguments_are_a_tool_error_the_model_can_fix(
     assert "category" in tool_messages(provider.requests[1])[0]["content"]
 
 
+async def test_nul_from_the_model_is_a_tool_error_and_never_stored(
+    chat: Chat, provider: FakeOpenAI
+):
+    """PostgreSQL cannot store NUL: in the model's arguments it is refused like any invalid
+    argument, naming the field; in what the model says, it is dropped."""
+    with_nul = json.dumps({**GOAL, "constraints": {"keywords": ["4k\u0000"]}})
+    provider.play(
+        ToolCalls([("create_goal", with_nul), ("query_deals", '{"text": "4k\\u0000"}')]),
+        ToolCalls([("create_goal", GOAL_ARGS)]),
+        Text("Watching\u0000 it."),
+    )
+    outcome = await chat.say("watch for a monitor")
+    goal_refused, query_refused, created = chat.of_type("tool_result")
+    assert goal_refused["ok"] is False and query_refused["ok"] is False
+    assert "constraints: keywords.0: text may not contain NUL (\\u0000)" in goal_refused["error"]
+    assert "text: text may not contain NUL (\\u0000)" in query_refused["error"]
+    assert created["ok"] is True
+    assert outcome.content == "Watching it."
+    (goal,) = await goals_of(chat.sessions, chat.user_id)
+    assert goal.constraints["keywords"] == []
+    reply = (await messages(chat.sessions, chat.user_id))[-1]
+    assert reply.content == "Watching it."
+    stored_args = reply.meta_data["tool_calls"][0]["args"]
+    assert stored_args["constraints"] == {"keywords": ["4k"]}
+
+
 async def test_a_prompt_cannot_reach_another_users_goal(
     sessions, online, http, chat: Chat, provider: FakeOpenAI
 ):

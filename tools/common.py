@@ -6,10 +6,12 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from langchain_core.tools import BaseTool, ToolException, tool
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from core.deals import DealError
 from core.goals import GoalError
+from core.nul import find_nul, nul_message
 from core.plain import cents
 from markets.base import MarketError
 
@@ -21,6 +23,20 @@ ToolFunc = Callable[..., Awaitable[Any]]
 
 Price = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2), AfterValidator(cents)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
+
+
+class ToolArgs(BaseModel):
+    """Every tool's arguments: no text holding NUL, which the database cannot store. Checked
+    per field, so the model reads which one (the agent passes on only errors with a field)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def storable(cls, value: Any) -> Any:
+        if (where := find_nul(value)) is not None:
+            raise PydanticCustomError(
+                "invalid_content", "{refusal}", {"refusal": nul_message(where)}
+            )
+        return value
 
 
 def agent_tool(args_schema: type[BaseModel] | None = None) -> Callable[[ToolFunc], BaseTool]:

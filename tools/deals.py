@@ -6,7 +6,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from langchain.tools import ToolRuntime
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import func
 
 from core import alerts, deals, goals, ledger
@@ -16,11 +16,11 @@ from core.models.enums import DealStatus, GoalStatus, MarketCategory, MarketType
 from core.plain import decimal_text
 from markets.base import Offer
 from markets.search import ProductMatch, SearchRequest, search
-from tools.common import Percent, Price, agent_tool
+from tools.common import Percent, Price, ToolArgs, agent_tool
 from tools.context import AgentContext, ServiceUse
 
 
-class SearchMarketsArgs(BaseModel):
+class SearchMarketsArgs(ToolArgs):
     query: str = Field(min_length=1, max_length=200, pattern=r"\S", description="What to look for.")
     category: MarketCategory | None = Field(default=None, description="Market category.")
     max_price: Price | None = Field(default=None, description="Highest price (USD).")
@@ -34,7 +34,7 @@ class SearchMarketsArgs(BaseModel):
     limit: int = Field(default=10, ge=1, le=50, description="How many products to return.")
 
 
-class QueryDealsArgs(BaseModel):
+class QueryDealsArgs(ToolArgs):
     goal_id: UUID | None = Field(default=None, description="Only this goal's deals.")
     status: DealStatus | None = Field(default=None, description="active, sold_out, expired...")
     min_price: Price | None = Field(default=None, description="Lowest price (USD).")
@@ -49,7 +49,7 @@ class QueryDealsArgs(BaseModel):
     limit: int = Field(default=10, ge=1, le=100, description="How many deals to return.")
 
 
-class TrackProductUrlArgs(BaseModel):
+class TrackProductUrlArgs(ToolArgs):
     url: str = Field(min_length=8, max_length=2000, description="A product page's http(s) URL.")
     goal_id: UUID | None = Field(
         default=None, description="The goal to track it under (default: this chat's goal)."

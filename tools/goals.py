@@ -13,7 +13,7 @@ from core.db import reading
 from core.models import Goal
 from core.models.enums import GoalPriority, GoalStatus, MarketCategory
 from core.plain import amount_text, jsonable
-from tools.common import Percent, Price, agent_tool
+from tools.common import Percent, Price, ToolArgs, agent_tool
 from tools.context import AgentContext, ServiceUse
 
 Deadline = Annotated[datetime, AfterValidator(goals.as_utc)]
@@ -29,7 +29,7 @@ class Constraints(BaseModel):
     )
 
 
-class CreateGoalArgs(BaseModel):
+class CreateGoalArgs(ToolArgs):
     title: str = Field(min_length=2, max_length=255, description="What to watch for.")
     category: MarketCategory = Field(
         default=MarketCategory.OTHER, description="The product's market category."
@@ -58,11 +58,11 @@ class CreateGoalArgs(BaseModel):
     priority: GoalPriority = Field(default=GoalPriority.MEDIUM, description="high|medium|low")
 
 
-class ListGoalsArgs(BaseModel):
+class ListGoalsArgs(ToolArgs):
     status: GoalStatus | None = Field(default=None, description="Only goals in this status.")
 
 
-class UpdateGoalArgs(BaseModel):
+class UpdateGoalArgs(ToolArgs):
     goal_id: UUID = Field(description="The id of one of the user's goals (from list_goals).")
     action: goals.GoalAction | None = Field(default=None, description="pause, resume or cancel.")
     max_budget: Price | None = Field(default=None, description="New budget (USD).")
