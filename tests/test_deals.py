@@ -2,6 +2,8 @@
 several days of moving prices, the user-scoped query with full-text search, and tracking
 saved product pages served locally."""
 
+import asyncio
+import socket
 from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -22,7 +24,7 @@ from core.deals import (
 )
 from core.models import Deal, Goal, PriceTracking, User
 from core.models.enums import DealSource, DealStatus, MarketType
-from markets.product_page import ForbiddenAddress, NotAProductPage, pinned
+from markets.product_page import ForbiddenAddress, NotAProductPage, pinned, public_address
 from markets.sandbox.catalog import default_catalog
 from markets.sandbox.pricing import quote
 from markets.sandbox.wire import page_path
@@ -272,6 +274,35 @@ async def test_a_page_is_fetched_from_the_address_that_was_checked(pages, http):
     response = await http.get(target, headers=headers, extensions=extensions)
     assert response.status_code == 200 and '"Product"' in response.text
     assert pinned("https://shop.example/p", "2001:db8::1")[0] == "https://[2001:db8::1]/p"
+
+
+def resolving_to(monkeypatch, *addresses: str) -> None:
+    """Every name resolves to `addresses` (in that order), as a resolver may answer."""
+
+    async def getaddrinfo(host: str, port: int, *args, **kwargs) -> list[tuple]:
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in addresses
+        ]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", getaddrinfo)
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [("93.184.216.34", "10.0.0.5"), ("127.0.0.1", "93.184.216.34"), ("8.8.8.8", "fd00::1")],
+)
+async def test_a_name_with_any_private_address_is_refused(monkeypatch, addresses):
+    """A name with a public and a private address may be reached at either: refused."""
+    resolving_to(monkeypatch, *addresses)
+    with pytest.raises(ForbiddenAddress, match=r"shop\.example is not a public address"):
+        await public_address("https://shop.example/p", frozenset(), allow_private=False)
+
+
+async def test_a_name_with_only_public_addresses_is_pinned_to_the_first(monkeypatch):
+    resolving_to(monkeypatch, "93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946")
+    address = await public_address("https://shop.example/p", frozenset(), allow_private=False)
+    assert address == "93.184.216.34"
 
 
 def delisted_listing():
