@@ -7,7 +7,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.tokens import count_text
+from agent.tokens import MESSAGE_OVERHEAD_TOKENS, count_text
 from core.models import ChatMessage
 from core.models.enums import MessageRole
 
@@ -64,7 +64,7 @@ async def recent_history(
     window: list[BaseMessage] = []
     spent = 0
     for role, content, stored in rows:
-        spent += content_tokens(content, stored) + 4
+        spent += content_tokens(content, stored) + MESSAGE_OVERHEAD_TOKENS
         if spent > budget_tokens:
             break
         kind = HumanMessage if role == MessageRole.USER else AIMessage

@@ -24,6 +24,8 @@ EXPECTED_SHA256 = {
     "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
 }
 DEFAULT_ENCODING = "o200k_base"
+# What a message costs beyond its text: OpenAI's chat format frames each with ~4 tokens.
+MESSAGE_OVERHEAD_TOKENS = 4
 _lock = threading.Lock()
 _installed: set[Path] = set()
 
@@ -79,5 +81,4 @@ def message_text(message: BaseMessage) -> str:
 
 
 def count_messages(messages: list[BaseMessage]) -> int:
-    # ~4 tokens of framing per message, as OpenAI's chat format adds.
-    return sum(count_text(message_text(m)) + 4 for m in messages)
+    return sum(count_text(message_text(m)) + MESSAGE_OVERHEAD_TOKENS for m in messages)

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -9,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from agent.history import recent_history
-from agent.tokens import count_text
+from agent.tokens import MESSAGE_OVERHEAD_TOKENS, count_text
 from agent.turn import TurnOutcome
 from core.goals import GoalNotFound
 from core.ledger import InsufficientBalance
-from core.models import Goal, Notification, User
+from core.models import ChatMessage, Goal, Notification, User
 from core.models.enums import GoalStatus, MessageRole
 from tests.agent_helpers import Chat, balance, deductions, expected_charge, messages, new_user
 
@@ -225,6 +226,35 @@ async def test_the_window_is_read_as_before_the_message_stored_with_it(chat: Cha
     stored = (await messages(chat.sessions, chat.user_id))[-1]
     assert (stored.id, stored.content, stored.tokens_used) == (new_id, "and now?", 3)
     assert stored.meta_data == {"client_message_id": "c-1", "content_tokens": 3}
+
+
+async def test_the_window_counts_each_messages_text_and_its_overhead(sessions):
+    """Each message costs its stored content_tokens plus MESSAGE_OVERHEAD_TOKENS: a budget
+    one token short of a message's whole cost leaves it out."""
+    user_id = await new_user(sessions)
+    start = datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        for n, role in enumerate((MessageRole.USER, MessageRole.ASSISTANT)):
+            session.add(
+                ChatMessage(
+                    user_id=user_id,
+                    role=role,
+                    content=f"message {n}",
+                    created_at=start + timedelta(seconds=n),
+                    meta_data={"content_tokens": 10},
+                )
+            )
+    each = 10 + MESSAGE_OVERHEAD_TOKENS
+    windows = {}
+    async with sessions() as session:
+        for budget in (each - 1, each, 2 * each - 1, 2 * each):
+            windows[budget] = [m.text for m in await recent_history(session, user_id, budget)]
+    assert windows == {
+        each - 1: [],
+        each: ["message 1"],
+        2 * each - 1: ["message 1"],
+        2 * each: ["message 0", "message 1"],
+    }
 
 
 async def test_a_turn_over_its_goals_token_limit_is_charged_and_pauses_the_goal(chat: Chat):
