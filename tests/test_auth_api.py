@@ -118,6 +118,31 @@ async def test_an_oversized_body_is_413_and_stores_nothing(client, settings, ses
     ).is_success
 
 
+def padded(size: int) -> bytes:
+    """A refresh request of exactly `size` bytes (JSON allows trailing white space)."""
+    body = b'{"refresh_token": "not-a-token"}'
+    return body + b" " * (size - len(body))
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+async def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_413(
+    client, settings, declared
+):
+    async def post(body: bytes) -> httpx.Response:
+        async def chunks():  # no Content-Length: counted as it arrives
+            for start in range(0, len(body), 65536):
+                yield body[start : start + 65536]
+
+        content = body if declared else chunks()
+        headers = {"Content-Type": "application/json"}
+        return await client.post("/auth/refresh", content=content, headers=headers)
+
+    at_limit = await post(padded(settings.max_request_bytes))
+    assert (at_limit.status_code, at_limit.json()["code"]) == (401, "invalid_token")
+    over = await post(padded(settings.max_request_bytes + 1))
+    assert (over.status_code, over.json()["code"]) == (413, "payload_too_large")
+
+
 async def test_wrong_password_and_unknown_email_look_the_same(client):
     user = await register(client)
     wrong = await client.post("/auth/login", json={"email": user["email"], "password": "nope"})
