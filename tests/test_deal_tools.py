@@ -13,7 +13,7 @@ from langgraph.prebuilt import ToolNode
 from sqlalchemy import func, select
 
 from core.models import Deal, Goal, Notification
-from core.models.enums import GoalStatus, NotificationType
+from core.models.enums import GoalStatus, MarketType, NotificationType
 from tests.markets_support import (
     admin,
     make_user_goal,
@@ -21,6 +21,7 @@ from tests.markets_support import (
     reset_markets,
     running_sandbox,
     serving_saved_pages,
+    set_fault,
 )
 from tools.context import AgentContext
 from tools.deals import query_deals, search_markets, track_product_url
@@ -92,6 +93,18 @@ async def test_search_markets_saves_results_for_the_users_goal(graph, context, s
     assert [(s.service_type, s.goal_id) for s in context.services_used] == [
         ("market_search", goal.id)
     ]
+
+
+async def test_a_search_no_market_answered_is_not_charged(graph, context, sessions, sandbox):
+    """Like a monitor check: work that failed everywhere is not paid for."""
+    for market in MarketType:
+        await set_fault(sandbox, market.value, "error")
+    try:
+        out = await call(graph, context, "search_markets", query="4k monitor")
+    finally:
+        await admin(sandbox, "DELETE", "faults")
+    assert {m["status"] for m in out["markets"]} == {"error"} and out["products"] == []
+    assert context.services_used == []
 
 
 async def test_search_markets_refuses_another_users_goal(graph, context, sessions, sandbox):

@@ -126,7 +126,9 @@ async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> d
         await within_goal_limit(ctx, args.goal_id, "market_search", "this search")
     request = SearchRequest(**args.model_dump(exclude={"goal_id"}))
     result = await search(ctx.sessions, ctx.http, request, settings=ctx.settings)
-    ctx.services_used.append(ServiceUse("market_search", goal_id=args.goal_id))
+    if any(report.status == "ok" for report in result.market_reports):
+        # Charged only if some market answered, as a monitor check: failed work is not paid.
+        ctx.services_used.append(ServiceUse("market_search", goal_id=args.goal_id))
     stored = 0
     if args.goal_id is not None:
         async with ctx.sessions.begin() as session:
