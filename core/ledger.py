@@ -1,6 +1,6 @@
 """The token ledger: prices, and every change of a user's token balance.
 
-deduct / reward / refund run inside the caller's transaction. Each changes the balance with
+deduct / reward run inside the caller's transaction. Each changes the balance with
 one conditional UPDATE (the row lock orders concurrent changes; nothing is read first), and
 writes a token_transactions row plus a token_balance_history row. A refused deduction
 changes nothing, so the caller's transaction stays usable; when a goal is involved (two
@@ -216,37 +216,6 @@ async def reward(
         session, user_id, TransactionType.REWARD, amount, after - amount, after,
         description=description, meta=meta,
     )  # fmt: skip
-
-
-async def refund(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    amount: Decimal,
-    *,
-    description: str,
-    goal_id: uuid.UUID | None = None,
-    meta: dict[str, Any] | None = None,
-) -> TokenTransaction:
-    """Give back `amount` of an earlier deduction; the spent counters go down with it."""
-    amount = checked(amount)
-    async with savepoint_if(session, goal_id is not None):
-        after = await change_balance(
-            session,
-            user_id,
-            amount,
-            None,
-            total_tokens_spent=func.greatest(User.total_tokens_spent - amount, 0),
-        )
-        if goal_id is not None:
-            await session.execute(
-                update(Goal)
-                .where(Goal.id == goal_id, Goal.user_id == user_id)
-                .values(total_tokens_spent=func.greatest(Goal.total_tokens_spent - amount, 0))
-            )
-        return await write_entry(
-            session, user_id, TransactionType.REFUND, amount, after - amount, after,
-            description=description, goal_id=goal_id, meta=meta,
-        )  # fmt: skip
 
 
 def savepoint_if(session: AsyncSession, needed: bool) -> AbstractAsyncContextManager[Any]:
