@@ -10,9 +10,12 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from psycopg import AsyncConnection
 from sqlalchemy import select, text
 
 from core import notifications
+from core.chat_gate import TURN_LOCK_NAMESPACE, turn_lock_key
+from core.db import libpq_url
 from core.models.chat import ChatMessage
 from core.models.enums import NotificationStatus, NotificationType, TokenScope
 from core.models.notifications import Notification
@@ -169,6 +172,35 @@ async def test_rate_limit_counts_across_connections(strict_server, sessions):
     assert count == 6  # three turns; the refused one stored nothing
     await a.close()
     await b.close()
+
+
+async def test_the_process_refuses_over_the_limit_before_any_turn_runs(
+    strict_server, sessions, settings
+):
+    """The in-process limiter counts messages accepted, not stored: with the user's turn
+    lock held elsewhere no turn can start (nothing stored for the database count to see),
+    and still the fourth message is refused at once."""
+    user = await make_user(sessions)
+    key = (TURN_LOCK_NAMESPACE, turn_lock_key(user.id))
+    async with await AsyncConnection.connect(
+        libpq_url(settings.database_url), autocommit=True
+    ) as lock:
+        await lock.execute("SELECT pg_advisory_lock(%s, %s)", key)
+        ws, _ = await ready_chat(strict_server, user.token)
+        for msg_id in ("q1", "q2", "q3", "q4"):
+            await send(ws, {"type": "user_message", "id": msg_id, "content": "hello"})
+        refused = await recv(ws)
+        assert (refused["type"], refused["code"], refused["id"]) == ("error", "rate_limited", "q4")
+        async with sessions() as session:
+            stored = await session.scalar(
+                select(ChatMessage.id).where(ChatMessage.user_id == user.id)
+            )
+        assert stored is None  # every turn still waits for the lock
+        await lock.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+    for msg_id in ("q1", "q2", "q3"):
+        frames = await recv_until(ws, "assistant_message", id=msg_id)
+        assert not [f for f in frames if f["type"] == "error"], frames
+    await ws.close()
 
 
 async def test_rate_limit_counts_messages_stored_through_other_processes(
