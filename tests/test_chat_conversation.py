@@ -12,18 +12,20 @@ from sqlalchemy import select
 
 from agent.tokens import count_text
 from api.main import create_app
-from core.models.enums import GoalStatus, MessageRole
+from core.models.deals import Deal
+from core.models.enums import DealStatus, GoalStatus, MessageRole
 from core.models.goals import Goal
 from tests.agent_helpers import balance, expected_charge, messages
 from tests.chat_accounts import charges, make_user, registered_user
-from tests.chat_client import chat, ready_chat, recv, send
+from tests.chat_client import chat, ready_chat, recv, recv_until, send
 from tests.fake_openai import Fail, Text, fake_openai
 from tests.live_server import serve_in_thread
 
 
 async def say(ws, msg_id: str, text: str, *services: str, sessions, **extra) -> dict[str, Any]:
-    """One turn; checks its frames and its bill; returns the frames by kind."""
-    frames = await chat(ws, msg_id, text, **extra)
+    """One turn; checks its frames and its bill; returns the frames by kind. (Notifications
+    of the goal's matches arrive live at any time: not the turn's frames.)"""
+    frames = [f for f in await chat(ws, msg_id, text, **extra) if f["type"] != "notification"]
     ack, done = frames[0], frames[-1]
     assert (ack["type"], ack["id"], done["type"], done["id"]) == (
         "ack",
@@ -59,9 +61,11 @@ async def test_a_whole_conversation(live_server, sessions):
     goal_id = created["results"][0]["result"]["goal"]["id"]
 
     searched = await say(
-        ws, "c2", "Search for a 27 inch 4K monitor", "market_search", goal_id=goal_id, **run
+        ws, "c2", "Search deals for my monitor goal", "market_search", goal_id=goal_id, **run
     )
-    assert searched["tools"] == ["search_markets"] and searched["results"][0]["ok"] is True
+    assert searched["tools"] == ["list_goals", "search_markets"]
+    found = searched["results"][1]["result"]
+    assert searched["results"][1]["ok"] is True and found["saved_as_deals"] > 0
 
     listed = await say(ws, "c3", "Show my deals, cheapest first", "deal_query", **run)
     assert listed["tools"] == ["query_deals"] and listed["results"][0]["ok"] is True
@@ -87,7 +91,14 @@ async def test_a_whole_conversation(live_server, sessions):
     async with sessions() as session:
         goal = await session.get(Goal, goal_id)
     assert goal.status == GoalStatus.PAUSED and goal.user_id == user.id
-    assert goal.total_matches_found >= 0
+    # The search asked for the goal's own terms (price, discount, title): every deal it saved
+    # that is available is a match, and was counted once.
+    async with sessions() as session:
+        saved = list(await session.scalars(select(Deal).where(Deal.goal_id == goal.id)))
+    assert len(saved) == found["saved_as_deals"]
+    available = [d for d in saved if d.status == DealStatus.ACTIVE]
+    assert all(d.current_price <= 300 and d.discount_percent >= 15 for d in available)
+    assert goal.total_matches_found == len(available)
 
     # The ledger: one deduction per turn, adding up to what the balance lost.
     charged = [Decimal(t["done"]["charged"]) for t in turns]
@@ -102,7 +113,7 @@ async def test_a_whole_conversation(live_server, sessions):
     assert Decimal(reply.json()["token_balance"]) == final
 
     await send(ws, {"type": "history", "limit": 10})
-    history = (await recv(ws))["messages"]
+    history = (await recv_until(ws, "history"))[-1]["messages"]
     assert [m["id"] for m in history] == [str(m.id) for m in stored]
     await ws.close()
 
