@@ -316,12 +316,12 @@ async def test_other_users_goal_and_message_ids_are_refused(strict_server, sessi
     ws, _ = await ready_chat(strict_server, me.token)
     refused = await chat(ws, "m1", "pause it", goal_id=str(their_goal))
     assert refused[-1]["code"] == "goal_not_found"
-    for frame in (
-        {"type": "history", "goal_id": str(their_goal)},
-        {"type": "history", "before": their_message},
+    for frame, code in (
+        ({"type": "history", "goal_id": str(their_goal)}, "goal_not_found"),
+        ({"type": "history", "before": their_message}, "message_not_found"),
     ):
         await send(ws, frame)
-        assert (await recv(ws))["code"] in ("goal_not_found", "message_not_found")
+        assert (await recv(ws))["code"] == code
     async with sessions() as session:
         mine = await session.scalar(select(ChatMessage.id).where(ChatMessage.user_id == me.id))
     assert mine is None
