@@ -48,6 +48,17 @@ async def recv_until(
                 return frames
 
 
+async def frames_before(
+    ws: ClientConnection, notification_id: object, wait_s: float = 10
+) -> list[dict[str, Any]]:
+    """The frames that arrive before the notification `notification_id`, one the test made
+    last. A socket's notifications are pushed in the order they were made (the undelivered
+    ones on connect oldest first), so whatever was due to it before (a leak, a repeat)
+    comes first. (A ping's pong proves less: it is answered apart from the pushing.)"""
+    frames = await recv_until(ws, "notification", wait_s=wait_s, id=str(notification_id))
+    return frames[:-1]
+
+
 async def until_closed(
     ws: ClientConnection, wait_s: float = 10
 ) -> tuple[list[dict[str, Any]], int | None]:

@@ -23,6 +23,7 @@ from tests.chat_accounts import charges, make_goal, make_user
 from tests.chat_client import (
     chat,
     close_code,
+    frames_before,
     open_chat,
     ready_chat,
     recv,
@@ -386,8 +387,8 @@ async def test_live_notification_reaches_every_connection_of_the_user_only(
     note = await _notify(sessions, user.id, "price drop")
     for ws in (here, there):
         assert (await recv(ws))["id"] == str(note)
-    await send(other, {"type": "ping"})
-    assert await recv(other) == {"type": "pong"}  # nothing for the bystander before it
+    own = await _notify(sessions, bystander.id, "the bystander's own")
+    assert await frames_before(other, own) == []  # nothing of the user's came first
     for ws in (here, there, other):
         await ws.close()
 
@@ -426,8 +427,8 @@ async def test_ack_marks_delivered_and_refuses_other_users_ids(strict_server, se
     assert statuses == {mine: NotificationStatus.DELIVERED, theirs: NotificationStatus.PENDING}
     await ws.close()
     again, _ = await ready_chat(strict_server, user.token)  # delivered: not sent again
-    await send(again, {"type": "ping"})
-    assert await recv(again) == {"type": "pong"}
+    later = await _notify(sessions, user.id, "after the ack")
+    assert await frames_before(again, later) == []
     await again.close()
 
 

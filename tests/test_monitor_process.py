@@ -10,11 +10,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from core import notifications
 from core.models import Deal, Goal, Notification, PriceTracking, TokenTransaction
 from core.models.enums import GoalStatus, NotificationType, TransactionType
 from monitor.queue import CHECK_TASK, QUEUE, Monitor
 from tests.chat_accounts import registered_user
-from tests.chat_client import chat, ready_chat, recv_until, send
+from tests.chat_client import chat, frames_before, ready_chat, recv_until, send
 from tests.factories import make_goal, make_user
 from tests.markets_support import admin, running_sandbox, set_fault
 from tests.monitor_support import eventually, pin_price, server_process, worker_process
@@ -107,8 +108,11 @@ async def test_a_watched_goal_alerts_live_and_on_reconnect(db, sandbox, tmp_path
         assert (await recv_until(ws, "pong"))[-1]["type"] == "pong"
         await ws.close()
         ws, _ = await ready_chat(base, user.token)  # once: not again after the ack
-        await send(ws, {"type": "ping"})
-        seen = await recv_until(ws, "pong", wait_s=10)
+        async with db.sessions() as session, session.begin():
+            later = await notifications.create(
+                session, user.id, type=NotificationType.GOAL, title="later", message="later"
+            )
+        seen = await frames_before(ws, later.id)
         assert all(f.get("id") not in (alert["id"], missed["id"]) for f in seen)
         await ws.close()
 
