@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select, text, update
 
 from api.main import create_app
-from core.models import AuthToken, User
-from core.models.enums import TokenStatus, TokenType, UserStatus
+from core.models import AuthToken, TokenTransaction, User
+from core.models.enums import TokenStatus, TokenType, TransactionType, UserStatus
 from tests.accounts_client import PASSWORD, bearer, login, new_email, register, signed_up
 from tests.live_server import serve_in_thread
 
@@ -420,19 +420,44 @@ async def test_pricing_lists_the_current_prices(client):
     assert prices["chat_turn"]["min_tokens"] == 100 and prices["chat_turn"]["description"]
 
 
-async def test_concurrent_sign_ups_with_one_email(client):
+async def test_concurrent_sign_ups_with_one_email(client, sessions, settings):
     body = {"email": new_email(), "password": PASSWORD}
     responses = await asyncio.gather(*(client.post("/auth/register", json=body) for _ in range(6)))
     assert sorted(r.status_code for r in responses) == [201] + [409] * 5
+    (created,) = [r.json() for r in responses if r.status_code == 201]
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"email_taken"}
+    async with sessions() as session:
+        users = (
+            await session.scalars(select(User).where(User.email == body["email"].lower()))
+        ).all()
+        grants = (
+            await session.scalars(
+                select(TokenTransaction).where(TokenTransaction.user_id == created["id"])
+            )
+        ).all()
+    assert [str(u.id) for u in users] == [created["id"]]  # one row, the one answered 201
+    assert users[0].token_balance == settings.signup_grant
+    assert [(g.type, g.amount) for g in grants] == [(TransactionType.REWARD, settings.signup_grant)]
 
 
-async def test_concurrent_claims_of_one_sol_address(client):
-    logins = [(await signed_up(client))[1] for _ in range(4)]
+async def test_concurrent_claims_of_one_sol_address(client, sessions):
+    logins = [await signed_up(client) for _ in range(4)]
     address = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
     responses = await asyncio.gather(
-        *(client.patch("/me", headers=bearer(t), json={"sol_address": address}) for t in logins)
+        *(
+            client.patch("/me", headers=bearer(tokens), json={"sol_address": address})
+            for _, tokens in logins
+        )
     )
     assert sorted(r.status_code for r in responses) == [200, 409, 409, 409]
+    (claimed,) = [r.json()["id"] for r in responses if r.status_code == 200]
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"sol_address_taken"}
+    async with sessions() as session:
+        rows = await session.execute(
+            select(User.id, User.sol_address).where(User.id.in_([u["id"] for u, _ in logins]))
+        )
+        holders = {str(user_id): sol for user_id, sol in rows}
+    assert holders == {u["id"]: address if u["id"] == claimed else None for u, _ in logins}
 
 
 async def test_password_reset_requests_are_throttled_alike_for_any_email(settings):
