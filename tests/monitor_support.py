@@ -2,6 +2,7 @@
 a test sandbox, with the monitor's intervals in seconds."""
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -12,7 +13,10 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from monitor.schedule import QUEUE_SCHEMA
 from tests.serve_process import free_port, wait_for_health
 
 T = TypeVar("T")
@@ -92,6 +96,27 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], wait_s: float = 3
             return found
         assert time.monotonic() < deadline, f"nothing after {wait_s} s"
         await asyncio.sleep(0.2)
+
+
+async def jobs_of(
+    sessions: async_sessionmaker[AsyncSession], task: str, *, unfinished: bool = False, **args: str
+) -> int:
+    """How many `task` jobs with these arguments the queue holds; `unfinished`: only those
+    queued or running."""
+    query = (
+        f"SELECT count(*) FROM {QUEUE_SCHEMA}.procrastinate_jobs "
+        "WHERE task_name = :task AND args @> CAST(:args AS jsonb)"
+    )
+    if unfinished:
+        query += " AND status IN ('todo', 'doing')"
+    async with sessions() as session:
+        return await session.scalar(text(query), {"task": task, "args": json.dumps(args)})
+
+
+async def jobs_settled(sessions: async_sessionmaker[AsyncSession], task: str, **args: str) -> bool:
+    """No such job is queued or running: nothing more of it can happen (what a test waits
+    for instead of sleeping "long enough")."""
+    return await jobs_of(sessions, task, unfinished=True, **args) == 0
 
 
 async def pin_price(sandbox_url: str, market: str, item_id: str, price: str) -> None:

@@ -20,17 +20,37 @@ async def gates(database_url: str) -> AsyncIterator[tuple[TurnGate, TurnGate]]:
         await gate.close()
 
 
-async def _turn(gate: TurnGate, user: uuid.UUID, name: str, log: list[str], hold_s: float) -> None:
+async def _turn(
+    gate: TurnGate,
+    user: uuid.UUID,
+    name: str,
+    log: list[str],
+    hold_s: float,
+    started: asyncio.Event | None = None,
+) -> None:
+    """A turn that holds the user's gate for `hold_s` (its work); `started` is set once it
+    holds it, for the test to go on from there."""
     async with gate.hold(user):
         log.append(f"{name} start")
+        if started is not None:
+            started.set()
         await asyncio.sleep(hold_s)
         log.append(f"{name} end")
 
 
+async def holding(
+    gate: TurnGate, user: uuid.UUID, name: str, log: list[str], hold_s: float
+) -> asyncio.Task[None]:
+    """A turn started in the background, once it holds the gate."""
+    started = asyncio.Event()
+    task = asyncio.create_task(_turn(gate, user, name, log, hold_s, started))
+    await asyncio.wait_for(started.wait(), 10)
+    return task
+
+
 async def test_a_users_turns_never_overlap_across_processes(gates):
     user, log = uuid.uuid4(), []
-    first = asyncio.create_task(_turn(gates[0], user, "a", log, 0.3))
-    await asyncio.sleep(0.1)
+    first = await holding(gates[0], user, "a", log, 0.3)
     await _turn(gates[1], user, "b", log, 0)
     await first
     assert log == ["a start", "a end", "b start", "b end"]
@@ -45,8 +65,7 @@ async def test_turns_in_one_process_run_in_arrival_order(gates):
 
 async def test_other_users_do_not_wait(gates):
     busy, log = uuid.uuid4(), []
-    first = asyncio.create_task(_turn(gates[0], busy, "busy", log, 0.5))
-    await asyncio.sleep(0.1)
+    first = await holding(gates[0], busy, "busy", log, 0.5)
     await asyncio.wait_for(_turn(gates[1], uuid.uuid4(), "free", log, 0), 0.3)
     assert log == ["busy start", "free start", "free end"]
     await first
@@ -57,8 +76,7 @@ async def test_a_failed_or_cancelled_turn_releases_the_lock(gates):
     with pytest.raises(RuntimeError):
         async with gates[0].hold(user):
             raise RuntimeError("the turn broke")
-    holder = asyncio.create_task(_turn(gates[0], user, "cancelled", log, 10))
-    await asyncio.sleep(0.1)
+    holder = await holding(gates[0], user, "cancelled", log, 10)
     holder.cancel()
     await asyncio.gather(holder, return_exceptions=True)
     await asyncio.wait_for(_turn(gates[1], user, "next", log, 0), 2)

@@ -69,7 +69,7 @@ async def test_duplicate_sent_while_the_first_runs_waits_for_its_result(live_ser
     a, _ = await ready_chat(live_server, user.token)
     b, _ = await ready_chat(live_server, user.token)
     await send(a, {"type": "user_message", "id": "dup-2", "content": SLOW})
-    await asyncio.sleep(0.05)
+    await recv_until(a, "ack", id="dup-2")  # the first is stored and running
     replay = await chat(b, "dup-2", SLOW)
     original = await recv_until(a, "assistant_message", id="dup-2")
     assert replay[-1]["message_id"] == original[-1]["message_id"]
@@ -87,7 +87,7 @@ async def test_two_connections_two_processes_one_user_turns_in_order(
     a, _ = await ready_chat(live_server, user.token)
     b, _ = await ready_chat(strict_server, user.token)  # another server process
     await send(a, {"type": "user_message", "id": "o1", "content": SLOW})
-    await asyncio.sleep(0.05)
+    await recv_until(a, "ack", id="o1")  # o1's turn has begun before o2 is sent
     await send(b, {"type": "user_message", "id": "o2", "content": SLOW})
     await recv_until(a, "assistant_message", id="o1", wait_s=30)
     await recv_until(b, "assistant_message", id="o2", wait_s=30)

@@ -23,6 +23,7 @@ from core.models.enums import (
 from monitor.check import MonitorDeps, check_goal
 from monitor.queue import run_check
 from tests.markets_support import admin, market_settings, reset_markets, running_sandbox, set_fault
+from tests.monitor_support import eventually
 
 
 @pytest.fixture(scope="module")
@@ -219,8 +220,13 @@ async def test_a_goal_past_its_end_date_expires_unsearched(deps, sessions):
 async def test_a_goal_cancelled_during_its_search_stores_nothing(deps, sessions, sandbox):
     goal = await new_goal(sessions)
     await set_fault(sandbox, "walmart", "slow", 1.0)
+    asked = (await admin(sandbox, "GET", "state"))["requests"].get("walmart", 0)
     check = asyncio.create_task(check_goal(deps, goal.id, None))
-    await asyncio.sleep(0.4)
+
+    async def searching() -> bool:  # walmart asked, and its answer a second away
+        return (await admin(sandbox, "GET", "state"))["requests"].get("walmart", 0) > asked
+
+    await eventually(searching, wait_s=5)
     async with sessions() as session, session.begin():
         await session.execute(
             update(Goal).where(Goal.id == goal.id).values(status=GoalStatus.CANCELLED)

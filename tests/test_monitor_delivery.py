@@ -12,9 +12,9 @@ from core import notifications
 from core.models import Notification
 from core.models.enums import NotificationStatus, NotificationType
 from monitor.check import MonitorDeps
-from monitor.queue import DELIVERY_ATTEMPTS, Monitor, cancel_quietly
+from monitor.queue import DELIVER_TASK, DELIVERY_ATTEMPTS, Monitor, cancel_quietly
 from tests.factories import make_user
-from tests.monitor_support import eventually
+from tests.monitor_support import eventually, jobs_of, jobs_settled
 from tests.webhook_receiver import Receiver, serving_receiver
 
 SECRET = "the user's webhook secret"
@@ -125,12 +125,16 @@ async def test_a_refused_webhook_is_not_retried(mailer, sessions, receiver):
         return row if row.status == NotificationStatus.FAILED else None
 
     await eventually(gave_up, wait_s=30)
-    await asyncio.sleep(2)
+    # Its job is over (no retry queued): nothing more can be sent.
+    job = {"notification_id": str(note_id)}
+    await eventually(lambda: jobs_settled(sessions, DELIVER_TASK, **job))
     assert len(deliveries(receiver, "bad")) == 1
 
 
 async def test_in_app_only_queues_no_delivery(mailer, sessions, receiver):
     note_id = await notify(sessions, receiver, "ok", ["in_app"])
-    await asyncio.sleep(2)
+    # Deliveries are queued in the inserting transaction, and a job is kept until it has
+    # run: none now (and nothing delivered) is none ever.
+    assert await jobs_of(sessions, DELIVER_TASK, notification_id=str(note_id)) == 0
     row = await stored(sessions, note_id)
     assert "delivery" not in row.meta_data and deliveries(receiver, "ok") == []

@@ -1,7 +1,6 @@
 """The monitor as it runs for real: a `dealagent worker` process checks goals that a
 `dealagent serve` process took over a WebSocket, on one database, against the sandbox."""
 
-import asyncio
 import os
 import signal
 import uuid
@@ -18,7 +17,13 @@ from tests.chat_accounts import registered_user
 from tests.chat_client import chat, frames_before, ready_chat, recv_until, send
 from tests.factories import make_goal, make_user
 from tests.markets_support import admin, running_sandbox, set_fault
-from tests.monitor_support import eventually, pin_price, server_process, worker_process
+from tests.monitor_support import (
+    eventually,
+    jobs_settled,
+    pin_price,
+    server_process,
+    worker_process,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -96,7 +101,9 @@ async def test_a_watched_goal_alerts_live_and_on_reconnect(db, sandbox, tmp_path
         market, item = other.meta_data["market"], other.meta_data["item_id"]
         await pin_price(sandbox, market, item, "111.00")
         stored = await eventually(lambda: alerts_for(db.sessions, other.id))
-        await asyncio.sleep(5)  # two more checks at the same price: still one alert
+        # Two more checks at the same price: still one alert.
+        checked = await check_charges(db.sessions, goal.id)
+        await eventually(lambda: check_charges(db.sessions, goal.id, at_least=checked + 2))
         assert len(await alerts_for(db.sessions, other.id)) == 1
         assert len(await alerts_for(db.sessions, pricey.id)) == 1
 
@@ -149,14 +156,20 @@ async def new_goals(sessions, count: int) -> list[Goal]:
     return goals
 
 
-async def check_charges(sessions, goal_id: uuid.UUID) -> int:
+async def check_charges(sessions, goal_id: uuid.UUID, at_least: int = 1) -> int:
+    """The goal's charged checks, 0 until there are `at_least` of them."""
     async with sessions() as session:
-        return await session.scalar(
+        count = await session.scalar(
             select(func.count()).where(
                 TokenTransaction.goal_id == goal_id,
                 TokenTransaction.description.startswith("goal check"),
             )
         )
+    return count if count >= at_least else 0
+
+
+async def checks_settled(sessions, goal_id: uuid.UUID) -> bool:
+    return await jobs_settled(sessions, CHECK_TASK, goal_id=str(goal_id))
 
 
 async def queue_twice(settings, url: str, goals: list[Goal]) -> None:
@@ -183,9 +196,9 @@ async def test_two_workers_never_check_one_slot_twice(db, sandbox, settings, tmp
         worker_process(db.url, sandbox, str(tmp_path / "w1.log"), **slow),
         worker_process(db.url, sandbox, str(tmp_path / "w2.log"), **slow),
     ):
-        for goal in goals:
+        for goal in goals:  # both of its queued checks done, one way or the other
             await eventually(lambda g=goal: check_charges(db.sessions, g.id), wait_s=60)
-        await asyncio.sleep(3)
+            await eventually(lambda g=goal: checks_settled(db.sessions, g.id), wait_s=60)
     await admin(sandbox, "DELETE", "faults")
     for goal in goals:
         assert await check_charges(db.sessions, goal.id) == 1
@@ -220,7 +233,7 @@ async def test_a_worker_killed_mid_check_leaves_nothing_and_the_check_is_retried
     await admin(sandbox, "DELETE", "faults")
     with worker_process(db.url, sandbox, str(tmp_path / "heir.log"), **slow):
         await eventually(lambda: check_charges(db.sessions, goal.id), wait_s=60)
-        await asyncio.sleep(2)
+        await eventually(lambda: checks_settled(db.sessions, goal.id), wait_s=60)
     assert await check_charges(db.sessions, goal.id) == 1
     async with db.sessions() as session:
         after = await session.get(Goal, goal.id)
