@@ -136,6 +136,29 @@ async def test_a_balance_below_the_minimum_charge_starts_nothing(sessions, offli
     assert await balance(sessions, poor.user_id) == Decimal("0.05")
 
 
+async def test_tools_costing_more_than_the_balance_left_take_the_rest_and_note_the_shortfall(
+    sessions, offline, http
+):
+    """0.5 covers the turn's minimum (0.1), not the goal it creates (1): the goal stands, the
+    whole balance is taken in one deduction, and what it fell short by is noted."""
+    short = Chat(sessions, offline, http, await new_user(sessions, "0.5"))
+    outcome = await short.say("Watch for a standing desk under $400")
+    assert short.tools_called() == ["create_goal"]
+    assert (await goal_of(sessions, short.user_id)).status == GoalStatus.ACTIVE
+    full = await expected_charge(sessions, outcome.tokens_used, "goal_creation")
+    assert full > Decimal("0.5")
+    assert (outcome.charged, outcome.token_balance) == (Decimal("0.5"), Decimal(0))
+    (taken,) = await deductions(sessions, short.user_id)
+    assert taken.amount == Decimal("0.5")
+    assert Decimal(taken.meta_data["shortfall"]) == full - Decimal("0.5")
+    assert taken.meta_data["turn_id"] == str(outcome.turn_id)
+    assert [line["service_type"] for line in taken.meta_data["lines"]] == [
+        "chat_turn",
+        "goal_creation",
+    ]
+    assert await balance(sessions, short.user_id) == 0
+
+
 async def test_another_users_goal_is_never_touched(sessions, offline, http, chat: Chat):
     victim = Chat(sessions, offline, http, await new_user(sessions, "100"))
     await victim.say("Watch for a standing desk under $400")
