@@ -102,7 +102,9 @@ def parse(text: str | bytes, max_content_chars: int) -> ClientFrame:
     client_id = data.get("id") if isinstance(data.get("id"), str) else None
     if kind not in FRAME_TYPES:
         raise FrameError("unknown_type", f"unknown frame type {kind!r}; known: {FRAME_TYPES}")
-    if (where := find_nul(data)) is not None:
+    # NUL cannot be stored. An auth frame's token is not (its signature is checked, then its
+    # hash looked up): with NUL it is a bad token, refused as one (4401).
+    if kind != "auth" and (where := find_nul(data)) is not None:
         raise FrameError("invalid_content", nul_message(where), client_id)
     try:
         frame = CLIENT_FRAME.validate_python(data)

@@ -14,7 +14,7 @@ from api.paging import MAX_OFFSET
 from core.models import ChatMessage, User
 from tests.accounts_client import PASSWORD, new_email
 from tests.chat_accounts import ChatUser, make_goal, make_user
-from tests.chat_client import ready_chat, recv, recv_until, send
+from tests.chat_client import close_code, open_chat, ready_chat, recv, recv_until, send
 
 NUL = "\u0000"
 SHOWN = "\\u0000"  # how a key holding NUL is named back
@@ -172,6 +172,12 @@ async def test_nul_in_a_frame_is_an_invalid_content_error_and_the_socket_stays(
         stored = await session.scalar(select(func.count()).where(ChatMessage.user_id == user.id))
     assert stored == 0
     await ws.close()
+
+
+async def test_an_auth_frame_with_nul_in_its_token_is_a_bad_token(live_server):
+    ws = await open_chat(live_server)
+    await send(ws, {"type": "auth", "token": f"not-a-token{NUL}"})
+    assert await close_code(ws) == 4401
 
 
 # --- JSON nested without end -----------------------------------------------------------
