@@ -44,9 +44,22 @@ async def say(ws, msg_id: str, text: str, *services: str, sessions, **extra) -> 
     return {"done": done, "tools": [c["name"] for c in calls], "results": results}
 
 
-async def test_a_whole_conversation(live_server, sessions):
-    user = await registered_user(live_server)
-    ws, ready = await ready_chat(live_server, user.token)
+@pytest.fixture(scope="module")
+def own_markets(module_db, settings) -> Iterator[tuple[str, Any]]:
+    """An app on a database of this module's own, with its own sandbox. (Every app started
+    on the session's database points its markets rows at its sandbox, which stops with it:
+    the rows may lead nowhere, and a conversation searching through them finds nothing.)"""
+    app_settings = settings.model_copy(
+        update={"database_url": module_db.url, "sandbox_port": 0, "chat_lock_connections": 2}
+    )
+    with serve_in_thread(create_app(app_settings)) as base_url:
+        yield base_url, module_db.sessions
+
+
+async def test_a_whole_conversation(own_markets):
+    base_url, sessions = own_markets
+    user = await registered_user(base_url)
+    ws, ready = await ready_chat(base_url, user.token)
     assert Decimal(ready["token_balance"]) == user.balance > 0
     run = {"sessions": sessions}
 
@@ -106,7 +119,7 @@ async def test_a_whole_conversation(live_server, sessions):
     assert [d.amount for d in spent] == charged
     final = await balance(sessions, user.id)
     assert final == user.balance - sum(charged) == Decimal(shown["done"]["token_balance"])
-    async with httpx.AsyncClient(base_url=live_server + "/api/v1") as client:
+    async with httpx.AsyncClient(base_url=base_url + "/api/v1") as client:
         reply = await client.get(
             "/tokens/balance", headers={"Authorization": f"Bearer {user.token}"}
         )
