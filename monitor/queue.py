@@ -18,9 +18,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Job
+from sqlalchemy.exc import DBAPIError
 
 from core.config import Settings
 from core.db import reading
@@ -164,10 +166,20 @@ async def run_check(context: JobContext, goal_id: str, slot: str | None) -> None
     try:
         outcome = await check_goal(deps, uuid.UUID(goal_id), when)
     except Exception as error:
+        if database_trouble(error):  # not the goal's fault: the next tick queues it again
+            log.warning("goal %s not checked, the database failed: %s", goal_id, error)
+            return
         log.exception("checking goal %s failed", goal_id)
         reason = f"internal error: {type(error).__name__}"
         outcome = await check_failed(deps, uuid.UUID(goal_id), when, reason)
     log.info("goal %s checked: %s", goal_id, outcome)
+
+
+def database_trouble(error: BaseException) -> bool:
+    """The database (or the way to it) failed, anywhere in a group of errors."""
+    if isinstance(error, BaseExceptionGroup):
+        return any(database_trouble(inner) for inner in error.exceptions)
+    return isinstance(error, DBAPIError | psycopg.Error)
 
 
 async def run_schedule(context: JobContext, timestamp: int) -> None:
