@@ -164,6 +164,11 @@ class Settings(BaseSettings):
         description="Port for the in-process sandbox (a free one if taken); a fixed port keeps "
         "sandbox product URLs, and so stored deals, the same across restarts.",
     )
+    page_fetch_timeout_s: float = Field(
+        default=10,
+        gt=0,
+        description="Bound on fetching one product page (resolving, connecting, headers, body).",
+    )
     track_private_hosts: bool = Field(
         default=False,
         description="Let track_product_url fetch private/loopback addresses (tests, intranets).",
