@@ -49,7 +49,11 @@ class Settings(BaseSettings):
     chat_rate_limit: int = Field(default=20, description="User messages per window, per user.")
     chat_rate_window_s: float = Field(default=60, description="The rate limit's sliding window.")
     chat_turn_wait_s: float = Field(default=300, description="Longest wait for a user's turn.")
-    chat_lock_connections: int = Field(default=20, description="Connections holding turn locks.")
+    chat_lock_connections: int = Field(
+        default=20,
+        description="Connections a turn waits on while the same user's turn runs in another "
+        "process (other turn locks share two connections).",
+    )
     ws_ping_interval_s: float = Field(default=20, description="Idle sockets are pinged this often.")
     ws_ping_timeout_s: float = Field(default=20, description="Unanswered pings drop the socket.")
 
