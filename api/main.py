@@ -28,7 +28,9 @@ from monitor.runner import monitor_running
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     with ExitStack() as database:
-        url = await asyncio.to_thread(database.enter_context, database_url(settings))
+        url = await asyncio.to_thread(
+            database.enter_context, database_url(settings, supervise=True)
+        )
         engine = create_engine(settings, url)
         http = httpx.AsyncClient(timeout=settings.market_timeout_s + 1)
         sandbox = None

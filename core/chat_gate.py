@@ -187,6 +187,7 @@ class TurnGate:
                 "application_name": CONTESTED_APPLICATION,
             },
             reset=_unlock_all,
+            check=AsyncConnectionPool.check_connection,  # idle ones may predate a restart
             open=False,
         )
         self._local: dict[uuid.UUID, asyncio.Lock] = {}
