@@ -165,8 +165,11 @@ class Settings(BaseSettings):
     )
     sandbox_port: int = Field(
         default=8765,
-        description="Port for the in-process sandbox (a free one if taken); a fixed port keeps "
-        "sandbox product URLs, and so stored deals, the same across restarts.",
+        ge=0,
+        le=65535,
+        description="Port for the in-process sandbox; fixed so that sandbox product URLs, and "
+        "so stored deals, stay the same across restarts: if it is taken, start-up fails "
+        "naming it. 0: any free port (tests).",
     )
     page_fetch_timeout_s: float = Field(
         default=10,

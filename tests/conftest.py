@@ -71,6 +71,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         db_pool_min=1,
         db_retry_delay_s=0.05,
         monitor_in_process=False,  # tests that want the monitor start their own
+        sandbox_port=0,  # any free port: several runs share this machine
         _env_file=None,
     )
 

@@ -36,7 +36,12 @@ def start_serve(
     """`env`: settings for the child (DATABASE_URL and SANDBOX_URL are not inherited). Its
     output goes to home/serve.log (a pipe nobody reads would fill up and stall it)."""
     inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SANDBOX_URL")}
-    child_env = {**inherited, "DEALAGENT_HOME": str(home / "home"), **(env or {})}
+    child_env = {
+        **inherited,
+        "DEALAGENT_HOME": str(home / "home"),
+        "SANDBOX_PORT": "0",  # any free port: several runs share this machine
+        **(env or {}),
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port), *options],
         env=child_env,

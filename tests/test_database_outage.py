@@ -19,7 +19,7 @@ from tests.serve_process import free_port, start_serve, stop_serve, wait_for_hea
 from tests.throwaway_cluster import throwaway_cluster
 
 DEGRADED = {"status": "degraded", "database": "unreachable"}
-NO_MONITOR = {"MONITOR_IN_PROCESS": "false", "SANDBOX_PORT": "0"}
+NO_MONITOR = {"MONITOR_IN_PROCESS": "false"}
 
 
 async def healthy(base_url: str, proc) -> dict:
@@ -87,7 +87,7 @@ async def started_again(pgdata: Path, dead: int, wait_s: float = 60) -> int:
 async def test_serve_starts_its_killed_embedded_postgres_again(home):
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    proc = start_serve(home, port, env={"SANDBOX_PORT": "0"})  # and its monitor
+    proc = start_serve(home, port)  # and its monitor
     try:
         await healthy(base_url, proc)
         await a_turn_answers(base_url)  # the pools now hold connections the kill breaks
