@@ -198,6 +198,7 @@ def run(args: argparse.Namespace) -> None:
         database_url=ensure_database(server_url, name),
         dealagent_home=Path(tempfile.mkdtemp()),
         chat_rate_limit=100_000,
+        sandbox_port=0,  # a throwaway database: no stored URLs to keep
         log_level="WARNING",
         _env_file=None,
     )
