@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api.body_limit import BodyLimit
 from api.errors import install_error_handlers
+from api.pending_auth import PendingAuth
 from api.routes import auth as auth_routes
 from api.routes import chat_ws, deals, goals, health, markets, me, notifications, tokens
 from core import auth
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.reset_max_requests_per_client,
         settings.reset_request_window_s,
     )
+    app.state.pending_auth = PendingAuth(settings.max_unauthenticated_per_client)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)

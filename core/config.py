@@ -54,6 +54,27 @@ class Settings(BaseSettings):
         description="Connections a turn waits on while the same user's turn runs in another "
         "process (other turn locks share two connections).",
     )
+    http_request_timeout_s: float = Field(
+        default=10,
+        gt=0,
+        description="Time a connection has, from connecting or from its last answer, to send a "
+        "complete request (headers and body) or WebSocket handshake; then it is closed (408).",
+    )
+    http_keep_alive_s: float = Field(
+        default=5, gt=0, description="An idle keep-alive connection is closed after this."
+    )
+    max_connections: int = Field(
+        default=2048,
+        ge=1,
+        description="Open connections (WebSockets included) per server process; past it, new "
+        "connections get /healthz only, everything else 503.",
+    )
+    max_unauthenticated_per_client: int = Field(
+        default=20,
+        ge=1,
+        description="Chat sockets from one client address still waiting for their auth frame; "
+        "more are closed with 1013.",
+    )
     ws_ping_interval_s: float = Field(default=20, description="Idle sockets are pinged this often.")
     ws_ping_timeout_s: float = Field(default=20, description="Unanswered pings drop the socket.")
 
