@@ -39,7 +39,7 @@ async def test_a_page_fetch_ends_at_its_deadline(kind):
             assert time.monotonic() - started < 2
 
 
-def test_core_does_no_network_io():
+def test_core_makes_no_http_requests():
     """core/ fetches nothing: pages are fetched in markets/, then core/ writes them."""
     for path in (ROOT / "core").rglob("*.py"):
         tree = ast.parse(path.read_text())
