@@ -51,8 +51,8 @@ def fresh_limit_logs(monkeypatch):
 async def raw_exchange(base_url: str, sent: bytes, wait_s: float = 10) -> tuple[bytes, float]:
     """Connect, send `sent`, read until the server closes: (what it sent, seconds taken)."""
     host, port = base_url.removeprefix("http://").split(":")
+    started = time.monotonic()  # before connecting: the server's deadline starts after
     reader, writer = await asyncio.open_connection(host, int(port))
-    started = time.monotonic()
     writer.write(sent)
     try:
         answer = await asyncio.wait_for(reader.read(), wait_s)
