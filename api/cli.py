@@ -37,7 +37,7 @@ def worker(args: argparse.Namespace) -> None:
     from monitor.runner import run_worker
 
     settings = get_settings()
-    with database_url(settings) as url:
+    with database_url(settings, supervise=True) as url:
         asyncio.run(run_worker(settings, url, args.concurrency, signals=True))
 
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.body_limit import BodyLimit
 from api.errors import install_error_handlers
 from api.inputs import CheckedInput
+from api.pending_auth import PendingAuth
 from api.routes import auth as auth_routes
 from api.routes import chat_ws, deals, goals, health, markets, me, notifications, tokens
 from core import auth
@@ -31,7 +32,9 @@ REGISTER_WINDOW_S = 3600  # REGISTER_MAX_PER_CLIENT counts sign-ups per hour
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     with ExitStack() as database:
-        url = await asyncio.to_thread(database.enter_context, database_url(settings))
+        url = await asyncio.to_thread(
+            database.enter_context, database_url(settings, supervise=True)
+        )
         engine = create_engine(settings, url)
         http = httpx.AsyncClient(timeout=settings.market_timeout_s + 1)
         sandbox = None
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.register_throttle = Throttle(
         "sign-ups", None, settings.register_max_per_client, REGISTER_WINDOW_S
     )
+    app.state.pending_auth = PendingAuth(settings.max_unauthenticated_per_client)
     install_error_handlers(app)
     app.add_middleware(CheckedInput)  # inside BodyLimit: it reads only bounded bodies
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

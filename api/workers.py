@@ -31,7 +31,7 @@ def serve_workers(settings: Settings, host: str, port: int, workers: int) -> Non
     # so a half-started embedded PostgreSQL is still stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with ExitStack() as owned:
-        url = owned.enter_context(database_url(settings))
+        url = owned.enter_context(database_url(settings, supervise=True))
         # Migrate here, once: a broken migration fails before any worker starts.
         run_with_engine(settings, url, lambda engine: prepare_database(engine, url))
         os.environ["DATABASE_URL"] = url  # the spawned workers' settings come from here

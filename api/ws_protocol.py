@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from api.connection_guard import ConnectionLimits, guarded_protocol
 from api.inputs import load_json
 from core import notifications
 from core.config import Settings
@@ -16,6 +17,7 @@ from core.nul import find_nul, nul_message
 from core.plain import plain_scalar
 
 CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_AUTH_TIMEOUT = 4408
 
@@ -63,15 +65,22 @@ ClientFrame = Annotated[
 ]
 CLIENT_FRAME = TypeAdapter(ClientFrame)
 FRAME_TYPES = ("auth", "user_message", "history", "ping", "ack", "read")
+MAX_HEADER_BYTES = 16 * 1024  # a request line and headers larger than this get 400
 
 
 def uvicorn_ws_options(settings: Settings) -> dict[str, Any]:
-    """The server's own guards: frames over the limit close with 1009 before they reach
-    the app, and idle sockets are pinged, dead ones dropped."""
+    """The server's own guards (uvicorn options, for `serve` and `serve --workers`): frames
+    over the limit close with 1009 before they reach the app; idle sockets are pinged, dead
+    ones dropped; every request has a deadline and headers a size bound; a process keeps at
+    most MAX_CONNECTIONS connections (api.connection_guard)."""
+    limits = ConnectionLimits(settings.http_request_timeout_s, settings.max_connections)
     return {
         "ws_max_size": settings.chat_max_frame_bytes,
         "ws_ping_interval": settings.ws_ping_interval_s,
         "ws_ping_timeout": settings.ws_ping_timeout_s,
+        "http": guarded_protocol(limits),
+        "timeout_keep_alive": settings.http_keep_alive_s,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
     }
 
 

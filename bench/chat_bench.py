@@ -200,6 +200,7 @@ def run(args: argparse.Namespace) -> None:
         dealagent_home=Path(tempfile.mkdtemp()),
         chat_rate_limit=100_000,
         register_max_per_client=100_000,  # every bench user signs up from this address
+        sandbox_port=0,  # a throwaway database: no stored URLs to keep
         log_level="WARNING",
         _env_file=None,
     )

@@ -5,6 +5,7 @@ theirs), read on the lock's own connection in one round trip."""
 import asyncio
 import hashlib
 import json
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -13,12 +14,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+log = logging.getLogger(__name__)
+
 # First half of the two-int advisory lock key: keeps turn locks apart from other lock users.
 TURN_LOCK_NAMESPACE = 0x63686174  # "chat"
+# Connections holding the uncontested turn locks of a process. Each turn's facts query runs
+# on its line too, so two keep one slow query from queueing every turn behind it.
+LOCK_LINES = 2
+LINE_APPLICATION = "dealagent turn locks"
+CONTESTED_APPLICATION = "dealagent contested turn locks"
 
 FACTS_SQL = """
 SELECT
@@ -100,44 +109,129 @@ async def _unlock_all(conn: AsyncConnection) -> None:
     await conn.execute("SELECT pg_advisory_unlock_all()")
 
 
+class LockLine:
+    """A long-lived autocommit connection holding the turn locks of many users at once (a
+    session-level advisory lock is only a row in pg_locks): a turn waiting on a model or a
+    shop holds a lock here, not a connection of its own. Reconnects when lost; the locks
+    held on a lost connection went with it."""
+
+    def __init__(self, conninfo: str, options: str) -> None:
+        self._conninfo = conninfo
+        self._options = options
+        self._conn: AsyncConnection | None = None
+        self._connecting = asyncio.Lock()
+
+    async def connection(self) -> AsyncConnection:
+        async with self._connecting:
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                self._conn = await AsyncConnection.connect(
+                    self._conninfo,
+                    autocommit=True,
+                    options=self._options,
+                    application_name=LINE_APPLICATION,
+                )
+            return self._conn
+
+    async def try_lock(self, key: tuple[int, int]) -> AsyncConnection | None:
+        """The connection now holding the lock, or None while another session holds it."""
+        conn = await self.connection()
+        try:
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        except psycopg.OperationalError:
+            if not conn.broken:
+                raise
+            conn = await self.connection()  # lost since its last use (a restarted server)
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        row = await cur.fetchone()
+        return conn if row and row[0] else None
+
+    async def unlock(self, conn: AsyncConnection, key: tuple[int, int]) -> None:
+        if conn.closed or conn.broken:
+            return  # its locks were released with it
+        try:
+            cur = await conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+            row = await cur.fetchone()
+            if not (row and row[0]):
+                log.warning("turn lock %s was not held at its release", key)
+        except psycopg.Error as error:
+            # A lock left held would shut the user out everywhere: drop the connection,
+            # and every lock on it, instead.
+            log.warning("releasing turn lock %s failed (%s); reconnecting", key, error)
+            await conn.close()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+
 class TurnGate:
     """Serialises a user's turns. Inside a process an asyncio.Lock queues them in arrival
-    order without tying up connections; across processes a session-level advisory lock,
-    held on a connection of a small dedicated pool, does the same. The pool unlocks
-    everything when a connection comes back (one round trip, and a failed or cancelled
-    turn never leaks a lock)."""
+    order without tying up connections; across processes a session-level advisory lock does
+    the same. Uncontested locks (the usual case) are taken with pg_try_advisory_lock on one
+    of LOCK_LINES connections shared by all the process's turns, so no number of slow turns
+    can use up connections another user's turn needs. A lock held by another process is
+    waited for in the queue PostgreSQL keeps (pg_advisory_lock, fair), on a connection of a
+    small pool that only such contested turns use; the pool unlocks everything when a
+    connection comes back (a failed or cancelled turn never leaks a lock)."""
 
     def __init__(self, conninfo: str, size: int, wait_s: float) -> None:
-        self._pool = AsyncConnectionPool(
+        options = f"-c statement_timeout={int(wait_s * 1000)}"
+        self._lines = [LockLine(conninfo, options) for _ in range(LOCK_LINES)]
+        self._contested = AsyncConnectionPool(
             conninfo,
-            min_size=min(2, size),  # grows (one at a time) up to size under load
+            min_size=0,
             max_size=size,
             kwargs={
                 "autocommit": True,
-                "options": f"-c statement_timeout={int(wait_s * 1000)}",
+                "options": options,
+                "application_name": CONTESTED_APPLICATION,
             },
             reset=_unlock_all,
+            check=AsyncConnectionPool.check_connection,  # idle ones may predate a restart
             open=False,
         )
         self._local: dict[uuid.UUID, asyncio.Lock] = {}
         self._waiting: dict[uuid.UUID, int] = defaultdict(int)
+        self._releasing: set[asyncio.Task[None]] = set()
 
     async def open(self) -> None:
-        await self._pool.open(wait=True)
+        await self._contested.open(wait=True)
+        for line in self._lines:
+            await line.connection()
 
     async def close(self) -> None:
-        await self._pool.close()
+        if self._releasing:
+            await asyncio.wait(self._releasing)
+        for line in self._lines:
+            await line.close()
+        await self._contested.close()
 
     @asynccontextmanager
     async def hold(self, user_id: uuid.UUID) -> AsyncIterator[HeldTurn]:
         lock = self._local.setdefault(user_id, asyncio.Lock())
         self._waiting[user_id] += 1
         try:
-            async with lock, self._pool.connection() as conn:
+            async with lock:
                 key = (TURN_LOCK_NAMESPACE, turn_lock_key(user_id))
-                await conn.execute("SELECT pg_advisory_lock(%s, %s)", key)
-                yield HeldTurn(conn, user_id)  # the pool's reset unlocks on the way back
+                line = self._lines[key[1] % LOCK_LINES]
+                conn = await line.try_lock(key)
+                if conn is None:
+                    async with self._contested.connection() as waited:
+                        await waited.execute("SELECT pg_advisory_lock(%s, %s)", key)
+                        yield HeldTurn(waited, user_id)  # the pool's reset unlocks it
+                    return
+                try:
+                    yield HeldTurn(conn, user_id)
+                finally:
+                    await self._release(line, conn, key)
         finally:
             self._waiting[user_id] -= 1
             if not self._waiting[user_id]:
                 del self._waiting[user_id], self._local[user_id]
+
+    async def _release(self, line: LockLine, conn: AsyncConnection, key: tuple[int, int]) -> None:
+        # Shielded: a turn cancelled now (shutdown, a dropped task) must still unlock.
+        task = asyncio.ensure_future(line.unlock(conn, key))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+        await asyncio.shield(task)

@@ -49,7 +49,32 @@ class Settings(BaseSettings):
     chat_rate_limit: int = Field(default=20, description="User messages per window, per user.")
     chat_rate_window_s: float = Field(default=60, description="The rate limit's sliding window.")
     chat_turn_wait_s: float = Field(default=300, description="Longest wait for a user's turn.")
-    chat_lock_connections: int = Field(default=20, description="Connections holding turn locks.")
+    chat_lock_connections: int = Field(
+        default=20,
+        description="Connections a turn waits on while the same user's turn runs in another "
+        "process (other turn locks share two connections).",
+    )
+    http_request_timeout_s: float = Field(
+        default=10,
+        gt=0,
+        description="Time a connection has, from connecting or from its last answer, to send a "
+        "complete request (headers and body) or WebSocket handshake; then it is closed (408).",
+    )
+    http_keep_alive_s: float = Field(
+        default=5, gt=0, description="An idle keep-alive connection is closed after this."
+    )
+    max_connections: int = Field(
+        default=2048,
+        ge=1,
+        description="Open connections (WebSockets included) per server process; past it, new "
+        "connections get /healthz only, everything else 503.",
+    )
+    max_unauthenticated_per_client: int = Field(
+        default=20,
+        ge=1,
+        description="Chat sockets from one client address still waiting for their auth frame; "
+        "more are closed with 1013.",
+    )
     ws_ping_interval_s: float = Field(default=20, description="Idle sockets are pinged this often.")
     ws_ping_timeout_s: float = Field(default=20, description="Unanswered pings drop the socket.")
 
@@ -167,8 +192,16 @@ class Settings(BaseSettings):
     )
     sandbox_port: int = Field(
         default=8765,
-        description="Port for the in-process sandbox (a free one if taken); a fixed port keeps "
-        "sandbox product URLs, and so stored deals, the same across restarts.",
+        ge=0,
+        le=65535,
+        description="Port for the in-process sandbox; fixed so that sandbox product URLs, and "
+        "so stored deals, stay the same across restarts: if it is taken, start-up fails "
+        "naming it. 0: any free port (tests).",
+    )
+    page_fetch_timeout_s: float = Field(
+        default=10,
+        gt=0,
+        description="Bound on fetching one product page (resolving, connecting, headers, body).",
     )
     track_private_hosts: bool = Field(
         default=False,

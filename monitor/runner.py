@@ -4,8 +4,10 @@ a thread of the `serve --workers N` parent (so N server processes run one monito
 import asyncio
 import contextlib
 import logging
+import signal
 import threading
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +22,27 @@ from monitor.check import MonitorDeps
 from monitor.queue import Monitor, cancel_quietly
 
 log = logging.getLogger(__name__)
+
+RESTART_FIRST_S = 1.0
+RESTART_MAX_S = 60.0
+
+
+async def keep_working(work: Callable[[], Awaitable[None]]) -> None:
+    """The queue's worker, run again (with backoff) whenever it stops by itself: it does
+    when it loses its database (a restarted server). Only cancelling stops this."""
+    delay = RESTART_FIRST_S
+    while True:
+        began = time.monotonic()
+        try:
+            await work()
+            failure = None
+        except Exception as error:
+            failure = error
+        if time.monotonic() - began > RESTART_MAX_S:  # it had been working: no backoff
+            delay = RESTART_FIRST_S
+        log.error("the monitor worker stopped (%r); starting it again in %g s", failure, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RESTART_MAX_S)
 
 
 @contextlib.asynccontextmanager
@@ -39,7 +62,9 @@ async def monitor_running(
     worker = None
     if work:
         deps = MonitorDeps(sessions, http, settings, mailer_from_settings(settings))
-        worker = asyncio.create_task(monitor.run_worker(deps, concurrency), name="monitor")
+        worker = asyncio.create_task(
+            keep_working(lambda: monitor.run_worker(deps, concurrency)), name="monitor"
+        )
     try:
         yield monitor
     finally:
@@ -74,7 +99,16 @@ async def run_worker(settings: Settings, url: str, concurrency: int, *, signals:
             try:
                 deps = MonitorDeps(sessions, http, settings, mailer_from_settings(settings))
                 log.info("monitor worker running %d checks at once", concurrency)
-                await monitor.run_worker(deps, concurrency, install_signal_handlers=signals)
+                work = asyncio.create_task(
+                    keep_working(lambda: monitor.run_worker(deps, concurrency))
+                )
+                if signals:  # stop after the running checks: cancelling does that
+                    for signum in (signal.SIGTERM, signal.SIGINT):
+                        asyncio.get_running_loop().add_signal_handler(signum, work.cancel)
+                try:
+                    await asyncio.wait({work})
+                finally:
+                    await cancel_quietly(work)
             finally:
                 await monitor.close()
     finally:

@@ -72,6 +72,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         db_retry_delay_s=0.05,
         monitor_in_process=False,  # tests that want the monitor start their own
         register_max_per_client=100_000,  # every test signs up from 127.0.0.1
+        sandbox_port=0,  # any free port: several runs share this machine
         _env_file=None,
     )
 

@@ -30,30 +30,45 @@ def scratch_home() -> Iterator[Path]:
         yield Path(scratch)
 
 
-def start_serve(home: Path, port: int, *options: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SANDBOX_URL")}
-    env["DEALAGENT_HOME"] = str(home / "home")
+def start_serve(
+    home: Path, port: int, *options: str, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """`env`: settings for the child (DATABASE_URL and SANDBOX_URL are not inherited). Its
+    output goes to home/serve.log (a pipe nobody reads would fill up and stall it)."""
+    inherited = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SANDBOX_URL")}
+    child_env = {
+        **inherited,
+        "DEALAGENT_HOME": str(home / "home"),
+        "SANDBOX_PORT": "0",  # any free port: several runs share this machine
+        **(env or {}),
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port), *options],
-        env=env,
+        env=child_env,
         cwd=home,
-        stdout=subprocess.PIPE,
+        stdout=(home / "serve.log").open("w"),
         stderr=subprocess.STDOUT,
         text=True,
     )
 
 
-def stop_serve(proc: subprocess.Popen) -> str:
+def serve_output(home: Path) -> str:
+    return (home / "serve.log").read_text()
+
+
+def stop_serve(proc: subprocess.Popen, home: Path) -> str:
     """SIGTERM, then its output once it has exited."""
     proc.send_signal(signal.SIGTERM)
-    return proc.communicate(timeout=30)[0]
+    proc.wait(timeout=30)
+    return serve_output(home)
 
 
 def wait_for_health(url: str, proc: subprocess.Popen) -> dict:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"serve exited early:\n{proc.stdout.read()}")
+            output = proc.stdout.read() if proc.stdout else "(in its log file)"
+            raise AssertionError(f"serve exited early:\n{output}")
         try:
             response = httpx.get(url, timeout=2)
             if response.status_code == 200:

@@ -4,9 +4,10 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
+import psycopg
 import pytest
 
-from core.chat_gate import TurnGate
+from core.chat_gate import LINE_APPLICATION, TurnGate
 from core.db import libpq_url
 
 
@@ -81,3 +82,33 @@ async def test_a_failed_or_cancelled_turn_releases_the_lock(gates):
     await asyncio.gather(holder, return_exceptions=True)
     await asyncio.wait_for(_turn(gates[1], user, "next", log, 0), 2)
     assert log == ["cancelled start", "next start", "next end"]
+
+
+async def test_turns_waiting_on_the_network_hold_no_connection_others_need(gates):
+    """More slow turns than the gate has connections: another user's turn still starts."""
+    release = asyncio.Event()
+
+    async def slow(user: uuid.UUID) -> None:
+        async with gates[0].hold(user):
+            await release.wait()
+
+    slow_turns = [asyncio.create_task(slow(uuid.uuid4())) for _ in range(10)]
+    try:
+        await asyncio.wait_for(_turn(gates[0], uuid.uuid4(), "bystander", [], 0), 2)
+    finally:
+        release.set()
+        await asyncio.gather(*slow_turns)
+
+
+async def test_a_lost_lock_connection_is_replaced(gates, database_url):
+    """The server dropped the connection holding the locks (a restart): turns go on."""
+    user, log = uuid.uuid4(), []
+    await _turn(gates[0], user, "before", log, 0)
+    async with await psycopg.AsyncConnection.connect(libpq_url(database_url)) as admin:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
+            (LINE_APPLICATION,),
+        )
+    await asyncio.wait_for(_turn(gates[0], user, "after", log, 0), 5)
+    assert log == ["before start", "before end", "after start", "after end"]

@@ -19,8 +19,6 @@ from core.deals import (
     price_history,
     query_deals,
     record_offers,
-    refresh_deal,
-    track_product_url,
 )
 from core.models import Deal, Goal, PriceTracking, User
 from core.models.enums import DealSource, DealStatus, MarketType
@@ -29,6 +27,7 @@ from markets.sandbox.catalog import default_catalog
 from markets.sandbox.pricing import quote
 from markets.sandbox.wire import page_path
 from markets.search import SearchRequest, search
+from markets.tracking import refresh_deal, track_product_url
 from tests.markets_support import (
     make_user_goal,
     market_settings,
@@ -229,10 +228,9 @@ async def test_track_saved_product_pages(
 ):
     user, goal = await make_user_goal(sessions)
     for _ in range(2):
-        async with sessions() as session, session.begin():
-            deal = await track_product_url(
-                session, http, user.id, goal.id, f"{pages}/{page}", allow_private=True
-            )
+        deal = await track_product_url(
+            sessions, http, user.id, goal.id, f"{pages}/{page}", allow_private=True, timeout_s=10
+        )
     assert deal.source == DealSource.SCRAPER
     assert deal.meta_data["market"] == market.value
     assert (deal.current_price, deal.status) == (Decimal(price), status)
@@ -247,19 +245,21 @@ async def test_track_saved_product_pages(
 async def test_tracking_refuses_what_it_cannot_track(sessions, sandbox, pages, http):
     user, goal = await make_user_goal(sessions)
     _, other_goal = await make_user_goal(sessions)
-    async with sessions() as session, session.begin():
-        with pytest.raises(NotAProductPage):
-            await track_product_url(
-                session, http, user.id, goal.id, f"{pages}/not_a_product.html", allow_private=True
-            )
-        with pytest.raises(ForbiddenAddress, match="not a public address"):
-            await track_product_url(session, http, user.id, goal.id, f"{pages}/target_jsonld.html")
-        with pytest.raises(DealError, match="no goal"):
-            await track_product_url(
-                session, http, user.id, other_goal.id, f"{pages}/target_jsonld.html"
-            )
-        with pytest.raises(DealError, match="not an http"):
-            await track_product_url(session, http, user.id, goal.id, "file:///etc/passwd")
+    saved = f"{pages}/target_jsonld.html"
+
+    async def track(goal_id, url, allow_private=True):
+        return await track_product_url(
+            sessions, http, user.id, goal_id, url, allow_private=allow_private, timeout_s=10
+        )
+
+    with pytest.raises(NotAProductPage):
+        await track(goal.id, f"{pages}/not_a_product.html")
+    with pytest.raises(ForbiddenAddress, match="not a public address"):
+        await track(goal.id, saved, allow_private=False)
+    with pytest.raises(DealError, match="no goal"):
+        await track(other_goal.id, saved)
+    with pytest.raises(DealError, match="not an http"):
+        await track(goal.id, "file:///etc/passwd")
     async with sessions() as session:
         assert await query_deals(session, user.id, DealFilters()) == []
 
@@ -327,13 +327,15 @@ async def test_a_tracked_deal_expires_when_its_page_is_gone(sessions, sandbox, h
     url = sandbox + page_path(MarketType.TARGET, product)
     await set_day(sandbox, listed.isoformat())
     try:
-        async with sessions() as session, session.begin():
-            deal = await track_product_url(session, http, user.id, goal.id, url)
+        deal = await track_product_url(
+            sessions, http, user.id, goal.id, url, allow_private=False, timeout_s=10
+        )
         in_stock = quote(product, MarketType.TARGET, listed).in_stock
         assert deal.status is (DealStatus.ACTIVE if in_stock else DealStatus.SOLD_OUT)
         await set_day(sandbox, gone.isoformat())
-        async with sessions() as session, session.begin():
-            deal = await refresh_deal(session, http, user.id, deal.id)
+        deal = await refresh_deal(
+            sessions, http, user.id, deal.id, allow_private=False, timeout_s=10
+        )
         assert deal.status is DealStatus.EXPIRED
     finally:
         await set_day(sandbox, None)

@@ -174,12 +174,14 @@ async def test_an_answer_in_the_wrong_shape_is_malformed(creds):
 async def test_product_pages_carry_schema_org_offers(creds, sandbox):
     (offer,) = await run(MarketType.TARGET, creds, sandbox, MarketQuery("air fryer", limit=1))
     async with httpx.AsyncClient() as http:
-        page = await fetch_product_page(http, offer.url, allow_private=True)
+        page = await fetch_product_page(http, offer.url, allow_private=True, timeout_s=10)
         assert page.title == offer.title
         assert page.price == offer.current_price
         assert page.gtin == offer.upc
         with pytest.raises(PageGone):
-            await fetch_product_page(http, f"{sandbox}/target/p/x/-/A-1", allow_private=True)
+            await fetch_product_page(
+                http, f"{sandbox}/target/p/x/-/A-1", allow_private=True, timeout_s=10
+            )
 
 
 async def test_every_redirect_hop_is_checked(sandbox):
@@ -193,10 +195,12 @@ async def test_every_redirect_hop_is_checked(sandbox):
     with serve_in_thread(app) as hop:
         async with httpx.AsyncClient() as http:
             with pytest.raises(ForbiddenAddress):
-                await fetch_product_page(http, f"{hop}/go", trusted_origins=frozenset({hop}))
+                await fetch_product_page(
+                    http, f"{hop}/go", trusted_origins=frozenset({hop}), timeout_s=10
+                )
             with pytest.raises(PageGone):  # allowed, it reaches the sandbox: no such item
                 await fetch_product_page(
-                    http, f"{hop}/go", trusted_origins=frozenset({hop, sandbox})
+                    http, f"{hop}/go", trusted_origins=frozenset({hop, sandbox}), timeout_s=10
                 )
 
 
@@ -213,4 +217,4 @@ async def test_an_oversized_page_is_refused_without_reading_it_all():
     with serve_in_thread(Starlette(routes=[Route("/big", huge)])) as url:
         async with httpx.AsyncClient() as http:
             with pytest.raises(NotAProductPage, match="larger than"):
-                await fetch_product_page(http, f"{url}/big", allow_private=True)
+                await fetch_product_page(http, f"{url}/big", allow_private=True, timeout_s=10)

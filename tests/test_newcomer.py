@@ -24,7 +24,7 @@ def test_serve_with_no_configuration(home):
         assert body["revision"] is not None
         assert embedded_postgres(home), "the embedded server runs from DEALAGENT_HOME"
     finally:
-        output = stop_serve(proc)
+        output = stop_serve(proc, home)
     # uvicorn shuts down gracefully, then re-raises SIGTERM: no atexit hooks run after it.
     assert proc.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output

@@ -88,7 +88,7 @@ async def test_a_pinned_price_is_on_the_product_page_in_stock(markets, market):
     url = markets + page_path(market, product)
     await pin(markets, market, product.listings[market], str(price))
     async with httpx.AsyncClient() as http:
-        page = await fetch_product_page(http, url, allow_private=True)
+        page = await fetch_product_page(http, url, allow_private=True, timeout_s=10)
     assert (page.price, page.original_price, page.available) == (price, list_price, True)
 
 

@@ -37,7 +37,7 @@ def test_two_workers_share_one_database_and_sandbox(home):
         assert all(w.environ().get("MONITOR_IN_PROCESS") == "false" for w in workers)
         assert monitor_workers(workers[0].environ()["DATABASE_URL"]) == 1
     finally:
-        output = serve.stop_serve(proc)
+        output = serve.stop_serve(proc, home)
     assert proc.returncode in (0, -signal.SIGTERM), output
     assert output.count("Application shutdown complete") == 2, output
     serve.assert_gone(children, "a child process")

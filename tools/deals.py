@@ -14,6 +14,7 @@ from core.db import reading
 from core.models import Deal
 from core.models.enums import DealStatus, GoalStatus, MarketCategory, MarketType
 from core.plain import decimal_text
+from markets import tracking
 from markets.base import Offer
 from markets.search import ProductMatch, SearchRequest, search
 from tools.common import Percent, Price, ToolArgs, agent_tool
@@ -168,14 +169,14 @@ async def track_product_url(runtime: ToolRuntime[AgentContext], **fields: Any) -
     if goal_id is None:
         raise deals.DealError("Say which goal to track it under (goal_id), or create one first.")
     await within_goal_limit(ctx, goal_id, "url_tracking", "tracking this page")
-    async with ctx.sessions.begin() as session:
-        deal = await deals.track_product_url(
-            session,
-            ctx.http,
-            ctx.user_id,
-            goal_id,
-            args.url,
-            allow_private=ctx.settings.track_private_hosts,
-        )
+    deal = await tracking.track_product_url(
+        ctx.sessions,
+        ctx.http,
+        ctx.user_id,
+        goal_id,
+        args.url,
+        allow_private=ctx.settings.track_private_hosts,
+        timeout_s=ctx.settings.page_fetch_timeout_s,
+    )
     ctx.services_used.append(ServiceUse("url_tracking", goal_id=goal_id))
     return {"deal": deal_view(deal)}

@@ -12,13 +12,16 @@ from starlette.datastructures import State
 from agent.turn import LLMUnavailable, TurnRequest, run_turn
 from api import ws_protocol as wire
 from api.chat_session import ChatSession, SessionEnded
+from api.limit_log import LimitLog
 from core import billing, chat, notifications
 from core.auth import AuthError, Principal, authenticate, can_spend
 from core.chat_gate import TurnFacts
 from core.ledger import InsufficientBalance
 
 log = logging.getLogger(__name__)
+limits_hit = LimitLog(log)
 router = APIRouter()
+TOO_MANY_WAITING = "too many sockets from your address are waiting to authenticate"
 
 
 def not_yours() -> wire.FrameError:
@@ -62,12 +65,24 @@ async def _authenticate(websocket: WebSocket) -> tuple[Principal, str] | None:
     settings = state.settings
     token = _bearer(websocket.headers.get("authorization"))
     if token is None:
-        try:
-            async with asyncio.timeout(settings.chat_auth_timeout_s):
-                data = await _receive(websocket, settings.chat_max_frame_bytes)
-        except TimeoutError:
-            await websocket.close(wire.CLOSE_AUTH_TIMEOUT, "authentication timed out")
-            return None
+        client = websocket.client.host if websocket.client else "?"
+        with state.pending_auth.waiting(client) as admitted:
+            if not admitted:
+                limits_hit.hit(
+                    "MAX_UNAUTHENTICATED_PER_CLIENT",
+                    "closed a chat socket from %s (1013): %d of its sockets already wait "
+                    "for their auth frame",
+                    client,
+                    state.pending_auth.limit,
+                )
+                await websocket.close(wire.CLOSE_TRY_AGAIN_LATER, TOO_MANY_WAITING)
+                return None
+            try:
+                async with asyncio.timeout(settings.chat_auth_timeout_s):
+                    data = await _receive(websocket, settings.chat_max_frame_bytes)
+            except TimeoutError:
+                await websocket.close(wire.CLOSE_AUTH_TIMEOUT, "authentication timed out")
+                return None
         if data is None:
             return None
         try:

@@ -54,14 +54,28 @@ def sandbox_wanted(settings: Settings) -> bool:
     return settings.sandbox_markets == "on"
 
 
-def loopback_socket(preferred_port: int) -> socket.socket:
+class SandboxPortInUse(RuntimeError):
+    """SANDBOX_PORT is taken: moving elsewhere would break every stored sandbox deal URL."""
+
+
+def loopback_socket(port: int) -> socket.socket:
+    """The sandbox's listening socket on `port` (0: any free one). SO_REUSEADDR, as uvicorn
+    sets on its own sockets: a restart finds the port's closed connections still in
+    TIME_WAIT, which must not keep it from listening there again."""
     sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind(("127.0.0.1", preferred_port))
+        sock.bind(("127.0.0.1", port))
     except OSError as error:
+        sock.close()
         if error.errno != errno.EADDRINUSE:
             raise
-        sock.bind(("127.0.0.1", 0))
+        raise SandboxPortInUse(
+            f"port {port} on 127.0.0.1, where the sandbox marketplace serves (SANDBOX_PORT), "
+            "is in use: stop what holds it, or set SANDBOX_PORT to a free port (0: any free "
+            "port, but stored sandbox deal URLs then break at each restart), or SANDBOX_URL "
+            "to a running `dealagent sandbox`"
+        ) from error
     return sock
 
 
