@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +75,10 @@ SELECT 'bench-' || i || '@example.com', 'x', 1000 FROM generate_series(1, %s) i
 RETURNING id
 """
 GOALS = """
-INSERT INTO goals (user_id, title, category, priority)
-SELECT u, t, c::marketcategory, p::goalpriority
-FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[]) AS g(u, t, c, p)
+INSERT INTO goals (user_id, title, category, priority, max_budget, target_price)
+SELECT u, t, c::marketcategory, p::goalpriority, b, tp
+FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::numeric[], %s::numeric[])
+     AS g(u, t, c, p, b, tp)
 """
 COUNT_GOALS = """
 UPDATE users u SET active_goals_count = n
@@ -224,18 +226,36 @@ class Run:
         return self.cpu[name] / (self.cpu["elapsed"] * (os.cpu_count() or 1))
 
 
-def seed_database(url: str, users: int, goals: int) -> None:
-    run_with_engine(Settings(database_url=url, _env_file=None), url, seed)
+def goal_rows(users: list[uuid.UUID], count: int) -> tuple[list[Any], ...]:
+    """Goals for the sandbox catalog's products (brand and noun, or the noun alone, in the
+    product's category); most with a budget around its list price, some with a target."""
     rng = random.Random(8)
     products = default_catalog().products
-    picks = [rng.choice(products) for _ in range(goals)]
-    titles = [f"{p.brand} {p.noun}" if rng.random() < 0.5 else p.noun for p in picks]
+    rows = []
+    for i in range(count):
+        p = rng.choice(products)
+        title = f"{p.brand} {p.noun}" if rng.random() < 0.5 else p.noun
+        budget = (p.list_price * Decimal(rng.uniform(0.9, 1.6))).quantize(Decimal(1))
+        target = (budget * Decimal(rng.uniform(0.6, 0.9))).quantize(Decimal(1))
+        has_budget, has_target = rng.random() < 0.8, rng.random() < 0.4
+        rows.append(
+            (
+                users[i % len(users)],
+                title,
+                p.category.value,
+                rng.choice(PRIORITIES),
+                budget if has_budget else None,
+                target if has_budget and has_target else None,
+            )
+        )
+    return tuple(list(column) for column in zip(*rows, strict=True))
+
+
+def seed_database(url: str, users: int, goals: int) -> None:
+    run_with_engine(Settings(database_url=url, _env_file=None), url, seed)
     with psycopg.connect(libpq_url(url)) as conn:
         user_ids = [row[0] for row in conn.execute(USERS, (users,))]
-        owners = [user_ids[i % users] for i in range(goals)]
-        categories = [p.category.value for p in picks]
-        priorities = [rng.choice(PRIORITIES) for _ in range(goals)]
-        conn.execute(GOALS, (owners, titles, categories, priorities))
+        conn.execute(GOALS, goal_rows(user_ids, goals))
         conn.execute(COUNT_GOALS)
         conn.execute(MIRROR_EVENTS)
 
