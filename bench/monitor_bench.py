@@ -117,6 +117,12 @@ SELECT (SELECT count(*) FROM token_transactions WHERE goal_id IS NOT NULL),
        (SELECT count(*) FROM goals WHERE (meta_data->'monitor'->>'failures')::int > 0),
        (SELECT count(*) FROM goals WHERE status <> 'active')
 """
+# Why checks failed: the first part of each goal's last error (one market's, or ours).
+FAILURES = """
+SELECT split_part(meta_data->'monitor'->>'last_error', ';', 1) AS why, count(*)
+FROM goals WHERE (meta_data->'monitor'->>'failures')::int > 0
+GROUP BY why ORDER BY count(*) DESC LIMIT 3
+"""
 
 
 def cpu_s(proc: psutil.Process) -> float:
@@ -216,6 +222,7 @@ class Run:
     peaks: Peaks
     cpu: dict[str, float]
     outcomes: tuple[int, ...]
+    failures: list[tuple[str, int]]
 
     @property
     def rate(self) -> float:
@@ -336,6 +343,7 @@ def measure(
                 peaks=peaks,
                 cpu=cpu,
                 outcomes=tuple(conn.execute(OUTCOMES).fetchone()),
+                failures=[(why, n) for why, n in conn.execute(FAILURES)],
             )
     finally:
         for p in procs:
@@ -389,6 +397,9 @@ def report(runs: list[Run], args: Any) -> None:
     width = max(len(row[0]) for row in rows)
     for row in rows:
         print(f"  {row[0]:<{width}}  " + "  ".join(f"{cell:>22}" for cell in row[1:]))
+    for r in runs:
+        for why, n in r.failures:
+            print(f"  {r.workers} worker(s), {n} goals' last failed check: {why[:120]}")
     if len(runs) == 2 and runs[0].rate:
         print(f"  2 workers / 1 worker: {runs[1].rate / runs[0].rate:.2f}x checks per second")
 
