@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, case, literal_column, select, text, update
+from sqlalchemy import Select, case, literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -104,9 +104,10 @@ async def record_offers(session: AsyncSession, goal: Goal, offers: list[Offer]) 
             )
         ).all()
     )
-    statement = insert(Deal).values(
-        [_row(goal, markets[o.market], o, now) for o in by_url.values()]
-    )
+    # Both INSERTs below are compiled once and sent with a list of rows: one statement each
+    # (insertmanyvalues), not a multi-VALUES statement compiled anew per check.
+    rows = [_row(goal, markets[o.market], o, now) for o in by_url.values()]
+    statement = insert(Deal)
     new = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=[Deal.goal_id, Deal.url],
@@ -125,22 +126,29 @@ async def record_offers(session: AsyncSession, goal: Goal, offers: list[Offer]) 
             "product_specs": new.product_specs,
             "last_checked_at": new.last_checked_at,
             "meta_data": Deal.meta_data.op("||")(new.meta_data),
-            "status": case((Deal.status.in_(KEPT_STATUSES), Deal.status), else_=new.status),
+            # Not IN (...): an expanding parameter cannot go with a list of rows.
+            "status": case(
+                (or_(*(Deal.status == s for s in KEPT_STATUSES)), Deal.status), else_=new.status
+            ),
         },
     ).returning(Deal, literal_column("xmax = 0").label("inserted"))
-    statement = statement.execution_options(populate_existing=True)
-    result = (await session.execute(statement)).all()
+    # render_nulls: all rows in one INSERT, not one per set of None values
+    statement = statement.execution_options(populate_existing=True, render_nulls=True)
+    result = (await session.execute(statement, rows)).all()
     observed = [Observed(row.Deal, previous.get(row.Deal.url), row.inserted) for row in result]
-    session.add_all(
-        PriceTracking(
-            deal_id=seen.deal.id,
-            price=seen.deal.current_price,
-            currency=seen.deal.currency,
-            source=seen.deal.source,
-            tracked_at=now,
-            meta_data=_observation(seen.previous_price, seen.deal),
-        )
-        for seen in observed
+    await session.execute(  # observed is never empty: every row upserted is returned
+        insert(PriceTracking),
+        [
+            {
+                "deal_id": seen.deal.id,
+                "price": seen.deal.current_price,
+                "currency": seen.deal.currency,
+                "source": seen.deal.source,
+                "tracked_at": now,
+                "meta_data": _observation(seen.previous_price, seen.deal),
+            }
+            for seen in observed
+        ],
     )
     await _count_new(session, goal, sum(1 for seen in observed if seen.inserted))
     await session.flush()

@@ -1,11 +1,12 @@
 """The schedule: which goals are due for a check (never checked, or their priority's
 interval passed, and none of theirs queued or running), and goals past their end date."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from core import migrate
 from core.database import seed
@@ -13,7 +14,7 @@ from core.db import create_engine, reading, session_factory
 from core.models import Goal, Notification, User
 from core.models.enums import GoalPriority, GoalStatus, NotificationType
 from monitor import schedule
-from monitor.queue import Monitor
+from monitor.queue import ANALYZE_AFTER, Monitor
 from tests.factories import make_goal, make_user
 
 
@@ -92,6 +93,28 @@ async def test_due_goals_follow_their_priority_and_skip_queued_ones(db, fast):
         await monitor.check_soon([made["never"].id])  # already waiting: no second job
         jobs = await monitor.app.job_manager.list_jobs_async(task="check_goal")
         assert sorted(j.task_kwargs["goal_id"] for j in jobs) == sorted(str(d.goal_id) for d in due)
+    finally:
+        await monitor.close()
+
+
+async def planned_jobs(sessions) -> float:
+    """How many rows the planner believes the queue's jobs table has."""
+    async with sessions() as session:
+        return await session.scalar(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'procrastinate_jobs'")
+        )
+
+
+async def test_a_tick_that_queues_a_burst_refreshes_the_queues_statistics(db, fast):
+    url, sessions = db
+    due = [schedule.Due(uuid.uuid4(), None, GoalPriority.MEDIUM) for _ in range(ANALYZE_AFTER + 10)]
+    monitor = Monitor(fast, url)
+    await monitor.open()
+    try:
+        assert await monitor.queue_due(due[:10]) == 10
+        assert await planned_jobs(sessions) < 10  # a few: left to autovacuum
+        assert await monitor.queue_due(due[10:]) == ANALYZE_AFTER
+        assert await planned_jobs(sessions) == ANALYZE_AFTER + 10
     finally:
         await monitor.close()
 

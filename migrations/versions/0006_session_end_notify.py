@@ -2,7 +2,7 @@
 announced with NOTIFY, so every server process ends the open sockets they no longer allow
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 
 revision: str = "0006"
 # 0005 is taken on another branch; whichever merges second chains after the other.
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
