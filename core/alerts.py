@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import goals, notifications
-from core.models import Deal, Goal, User
+from core.models import Deal, Goal
 from core.models.enums import (
     DealStatus,
     GoalStatus,
@@ -137,15 +137,13 @@ def describe(goal: Goal, seen: Observed, kind: NotificationType) -> tuple[str, s
     return title, message, meta
 
 
-async def judge(session: AsyncSession, goal: Goal, observed: list[Observed]) -> list[uuid.UUID]:
+async def judge(session: AsyncSession, goal: Goal, observed: list[Observed]) -> None:
     """Notify what the observation earned, count new matches, complete the goal at
-    max_matches. Returns the ids of the notifications created.
+    max_matches.
 
     Every price drop is told on its own; of the new matches the MATCH_NOTICES cheapest are,
     the rest in one summary (a first search can match twenty deals at once)."""
-    channels = await session.scalar(
-        select(User.notification_channels).where(User.id == goal.user_id)
-    )
+    channels = await notifications.channels_of(session, goal.user_id)  # once for them all
     drops: list[Observed] = []
     matches: list[Observed] = []
     new_matches = 0
@@ -162,12 +160,12 @@ async def judge(session: AsyncSession, goal: Goal, observed: list[Observed]) -> 
     matches.sort(key=lambda seen: seen.deal.current_price)
     told = [(seen, NotificationType.PRICE_ALERT) for seen in drops]
     told += [(seen, NotificationType.DEAL) for seen in matches[:MATCH_NOTICES]]
-    created = [await deal_notice(session, goal, seen, kind, channels) for seen, kind in told]
+    for seen, kind in told:
+        await deal_notice(session, goal, seen, kind, channels)
     if rest := matches[MATCH_NOTICES:]:
-        created.append(await more_matches(session, goal, rest, channels))
+        await more_matches(session, goal, rest, channels)
     if new_matches:
-        created += await count_matches(session, goal, new_matches, channels)
-    return created
+        await count_matches(session, goal, new_matches, channels)
 
 
 async def deal_notice(
@@ -176,9 +174,9 @@ async def deal_notice(
     seen: Observed,
     kind: NotificationType,
     channels: list[str],
-) -> uuid.UUID:
+) -> None:
     title, message, meta = describe(goal, seen, kind)
-    row = await notifications.create(
+    await notifications.create(
         session,
         goal.user_id,
         type=kind,
@@ -191,15 +189,14 @@ async def deal_notice(
         channels=channels,
         meta=meta,
     )
-    return row.id
 
 
 async def more_matches(
     session: AsyncSession, goal: Goal, rest: list[Observed], channels: list[str]
-) -> uuid.UUID:
+) -> None:
     """One `deal` notification for the new matches not told one by one, cheapest first."""
     first, last = rest[0].deal, rest[-1].deal
-    row = await notifications.create(
+    await notifications.create(
         session,
         goal.user_id,
         type=NotificationType.DEAL,
@@ -216,12 +213,11 @@ async def more_matches(
         channels=channels,
         meta={"event": "more_matches", "deal_ids": [str(seen.deal.id) for seen in rest]},
     )
-    return row.id
 
 
 async def count_matches(
     session: AsyncSession, goal: Goal, new_matches: int, channels: list[str]
-) -> list[uuid.UUID]:
+) -> None:
     total = await session.scalar(
         update(Goal)
         .where(Goal.id == goal.id)
@@ -230,11 +226,11 @@ async def count_matches(
     )
     goal.total_matches_found = total
     if goal.max_matches is None or total < goal.max_matches or goal.status != GoalStatus.ACTIVE:
-        return []
+        return
     await goals.set_status(
         session, goal, GoalStatus.COMPLETED, {"event": "completed", "matches": total}
     )
-    row = await goal_notice(
+    await goal_notice(
         session,
         goal,
         "completed",
@@ -243,7 +239,6 @@ async def count_matches(
         "and is no longer watched.",
         channels,
     )
-    return [row]
 
 
 def over_limit_text(goal: Goal, spent: Decimal, limit: Decimal, cost: Decimal, what: str) -> str:
@@ -270,11 +265,11 @@ STOP_TITLES = {"expired": "Goal expired", "error": "Goal stopped"}  # else "Goal
 
 async def stop_goal(
     session: AsyncSession, goal: Goal, status: GoalStatus, event: str, message: str
-) -> uuid.UUID:
+) -> None:
     """Pause, expire or error a goal (locked by the caller) and tell its owner why."""
     await goals.set_status(session, goal, status, {"event": event, "detail": message})
     title = f"{STOP_TITLES.get(event, 'Goal paused')}: {goal.title}"
-    return await goal_notice(session, goal, event, title, message)
+    await goal_notice(session, goal, event, title, message)
 
 
 async def goal_notice(
@@ -285,13 +280,9 @@ async def goal_notice(
     message: str,
     channels: list[str] | None = None,
     **meta: Any,
-) -> uuid.UUID:
+) -> None:
     """A `goal` notification: completed, expired, paused (budget, balance) or error."""
-    if channels is None:
-        channels = await session.scalar(
-            select(User.notification_channels).where(User.id == goal.user_id)
-        )
-    row = await notifications.create(
+    await notifications.create(
         session,
         goal.user_id,
         type=NotificationType.GOAL,
@@ -302,18 +293,16 @@ async def goal_notice(
         channels=channels,
         meta={"event": event, **meta},
     )
-    return row.id
 
 
 async def balance_crossed(
     session: AsyncSession, user_id: uuid.UUID, before: Decimal, after: Decimal, threshold: Decimal
-) -> uuid.UUID | None:
+) -> None:
     """A `token` notification when a debit took the balance from at or over the low-balance
     threshold to under it: once per crossing, however many debits follow."""
     if not after < threshold <= before:
-        return None
-    channels = await session.scalar(select(User.notification_channels).where(User.id == user_id))
-    row = await notifications.create(
+        return
+    await notifications.create(
         session,
         user_id,
         type=NotificationType.TOKEN,
@@ -323,7 +312,5 @@ async def balance_crossed(
             f"{amount_text(threshold)}. Goal checks and chat turns stop when it runs out."
         ),
         priority=NotificationPriority.HIGH,
-        channels=channels,
         meta={"event": "low_balance", "balance": decimal_text(after)},
     )
-    return row.id

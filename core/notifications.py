@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import paging
 from core.auth import SESSION_CHANNEL
+from core.models.accounts import User
 from core.models.enums import NotificationPriority, NotificationStatus, NotificationType
 from core.models.notifications import Notification
 
@@ -46,7 +47,9 @@ async def create(
     """Add a notification in the caller's transaction. A trigger (migration 0003) announces
     every new row on CHANNEL when the transaction commits, whoever inserted it; another
     (migration 0004) queues its email and webhook deliveries in the same transaction.
-    `channels`: the user's notification_channels (default in_app only)."""
+    `channels`: the user's notification_channels, read here when not given."""
+    if channels is None:
+        channels = await channels_of(session, user_id)
     row = Notification(
         user_id=user_id,
         type=type,
@@ -56,12 +59,17 @@ async def create(
         goal_id=goal_id,
         deal_id=deal_id,
         action_url=action_url,
-        channels=channels or ["in_app"],
+        channels=channels,
         meta_data=meta or {},
     )
     session.add(row)
     await session.flush()
     return row
+
+
+async def channels_of(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
+    """Where the user wants notifications: users.notification_channels."""
+    return await session.scalar(select(User.notification_channels).where(User.id == user_id))
 
 
 def content(row: Notification) -> dict[str, Any]:
