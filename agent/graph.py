@@ -1,5 +1,6 @@
-"""The compiled agent: create_agent with our tools, a bound on model calls and repair of
-malformed tool calls. Compiled once per model and bound, then shared by every turn."""
+"""The compiled agent: create_agent with our tools, a bound on model calls, repair of
+malformed tool calls and bounded retries of failed provider calls. Compiled once per model
+and bound, then shared by every turn."""
 
 from typing import Any
 
@@ -15,6 +16,7 @@ from langchain_core.messages import AIMessage
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
+from agent.provider_retry import ProviderRetry
 from tools import ALL_TOOLS
 from tools.context import AgentContext
 
@@ -73,6 +75,7 @@ def compile_agent(model: BaseChatModel, max_model_calls: int) -> CompiledStateGr
         middleware=[
             TurnCallLimit(run_limit=max_model_calls, exit_behavior="end"),
             RetryMalformedToolCalls(),
+            ProviderRetry(),
         ],
         context_schema=AgentContext,
     )
