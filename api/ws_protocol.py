@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from api.connection_guard import ConnectionLimits, guarded_protocol
-from api.inputs import load_json
+from api.inputs import TooDeep, load_json
 from core import notifications
 from core.config import Settings
 from core.models.chat import ChatMessage
 from core.models.notifications import Notification
-from core.nul import find_nul, nul_message
+from core.nul import NUL, find_nul, nul_message
 from core.plain import plain_scalar
 
 CLOSE_TOO_BIG = 1009
@@ -102,7 +102,7 @@ def parse(text: str | bytes, max_content_chars: int) -> ClientFrame:
     if isinstance(text, bytes):
         raise FrameError("invalid_frame", "frames are JSON text frames, not binary")
     try:
-        data = load_json(text)  # depth-bounded: a frame of 5,000 "[" is refused, not a crash
+        data = load_frame(text)
     except ValueError as exc:
         raise FrameError("invalid_json", f"frame is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -133,6 +133,20 @@ def parse(text: str | bytes, max_content_chars: int) -> ClientFrame:
                 frame.id,
             )
     return frame
+
+
+def load_frame(text: str) -> Any:
+    """The frame's JSON, depth-bounded (a frame of 5,000 "[" is refused, not a crash). A raw
+    NUL in a string (JSON allows it only escaped) is read, to be refused as NUL, naming
+    the field, like an escaped one."""
+    try:
+        return load_json(text)
+    except TooDeep:
+        raise
+    except ValueError:
+        if NUL not in text:
+            raise
+        return load_json(text, strict=False)
 
 
 def error(code: str, message: str, client_id: str | None = None) -> dict[str, Any]:

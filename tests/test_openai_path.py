@@ -15,11 +15,17 @@ import pytest
 from sqlalchemy import select
 
 from agent.provider_retry import LLMUnavailable, retry_after
+from api.main import create_app
 from core import ledger
 from core.models import Goal
 from core.models.enums import GoalStatus, MessageRole
+from core.plain import tokens_text
 from tests.agent_helpers import Chat, balance, deductions, expected_charge, messages, new_user
+from tests.chat_accounts import make_user
+from tests.chat_client import chat as chat_over
+from tests.chat_client import ready_chat
 from tests.fake_openai import Cut, Fail, FakeOpenAI, Stall, Text, ToolCalls, fake_openai
+from tests.live_server import serve_in_thread
 
 GOAL = {"title": "27-inch 4K monitor", "category": "electronics", "max_budget": 300}
 GOAL_ARGS = json.dumps(GOAL)
@@ -37,7 +43,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def online(settings, provider: FakeOpenAI):
     return settings.model_copy(
         update={
@@ -50,6 +56,13 @@ def online(settings, provider: FakeOpenAI):
             "llm_retry_wait_max_s": 5,
         }
     )
+
+
+@pytest.fixture(scope="module")
+def app_url(online) -> Iterator[str]:
+    """The app, over a real socket, with the provider."""
+    with serve_in_thread(create_app(online)) as base_url:
+        yield base_url
 
 
 @pytest.fixture
@@ -395,3 +408,41 @@ def test_retry_after_headers(headers: dict[str, str], seconds: float | None):
     response = httpx2.Response(429, headers=headers, request=request)
     error = openai.RateLimitError("slow down", response=response, body=None)
     assert retry_after(error, now=datetime(2026, 11, 29, 8, 0, tzinfo=UTC)) == seconds
+
+
+# --- what the user sees over the socket ------------------------------------------------
+
+
+async def test_a_failed_turn_is_one_plain_error_frame(app_url, provider: FakeOpenAI, sessions):
+    user = await make_user(sessions)
+    ws, _ = await ready_chat(app_url, user.token)
+    provider.play(Cut(Text("Half an answer"), 2, "drop"), Fail(429, retry_after="600"))
+    frames = await chat_over(ws, "b1", "hi")
+    assert [f["type"] for f in frames] == ["ack", "delta", "model_retry", "error"]
+    assert frames[2]["reason"] == "the connection to it failed"  # the delta before is void
+    error = frames[-1]
+    assert (error["code"], error["id"], error["retry_after_s"]) == ("llm_unavailable", "b1", 600)
+    assert error["message"] == (
+        "The AI model is busy: its provider asked us to wait 10 minutes. You were not "
+        "charged for a reply; please send your message again after that."
+    )
+    assert [m.role for m in await messages(sessions, user.id)] == [MessageRole.USER]
+    assert await balance(sessions, user.id) == user.balance
+    assert await deductions(sessions, user.id) == []
+    await ws.close()
+
+
+async def test_an_empty_balance_is_said_in_plain_words(app_url, provider: FakeOpenAI, sessions):
+    user = await make_user(sessions, grant=Decimal(0))
+    ws, _ = await ready_chat(app_url, user.token)
+    provider.play()
+    (refused,) = await chat_over(ws, "z1", "hi")
+    async with sessions() as session:
+        minimum = ledger.cost(await ledger.current_price(session, "chat_turn"), 0)
+    assert refused["code"] == "insufficient_balance"
+    assert refused["message"].startswith(
+        f"Your balance is 0 tokens; this turn needs at least {tokens_text(minimum)}, so nothing "
+        "was sent to the agent or charged. Ask the service's operator for more tokens"
+    )
+    assert provider.requests == [] and await messages(sessions, user.id) == []
+    await ws.close()
