@@ -1,11 +1,15 @@
 """The chat model from settings: an OpenAI-compatible provider when a key is set, else the
 offline model."""
 
+import json
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from functools import cache
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.tool import invalid_tool_call
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
 
@@ -17,18 +21,69 @@ class IncompleteAnswer(Exception):
     """The provider's stream ended before a finish_reason: the answer was cut off."""
 
 
+# response_metadata of an answer: {tool call id: [why its arguments are refused, them]}
+MALFORMED = "malformed_tool_calls"
+
+
+def arguments_problem(raw: str) -> str | None:
+    """Why a tool call's raw arguments are no JSON object, or None (none at all is {})."""
+    if not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return f"the arguments are not valid JSON ({exc.msg} at character {exc.pos})"
+    return None if isinstance(value, dict) else "the arguments are not a JSON object"
+
+
 class CheckedChatOpenAI(ChatOpenAI):
-    """ChatOpenAI that refuses a stream ending without a finish_reason (a connection
-    closed cleanly mid-answer, without `data: [DONE]`): the openai client would hand on
-    the partial answer as if it were whole."""
+    """ChatOpenAI that never hands on a broken answer as if it were whole:
+
+    - a stream ending without a finish_reason (a connection closed cleanly mid-answer,
+      without `data: [DONE]`) raises IncompleteAnswer, as the openai client would not;
+    - tool arguments that strict JSON refuses are marked (MALFORMED) on the answer, as
+      langchain reads streamed arguments leniently ('{"max_budget": 30' as 30, what
+      followed lost); strict_tool_calls then makes them invalid tool calls."""
 
     async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
         finished = False
+        calls: dict[int, list[str]] = defaultdict(list)  # index -> [id, argument parts...]
         async for chunk in super()._astream(*args, **kwargs):
             finished = finished or bool((chunk.generation_info or {}).get("finish_reason"))
+            for part in getattr(chunk.message, "tool_call_chunks", []):
+                parts = calls[part.get("index") or 0]
+                parts[:1] = [parts[0] if parts else part.get("id") or ""]
+                parts.append(part.get("args") or "")
             yield chunk
         if not finished:
             raise IncompleteAnswer("the stream ended without a finish_reason")
+        raw = {parts[0]: "".join(parts[1:]) for parts in calls.values()}
+        broken = {i: [why, args] for i, args in raw.items() if (why := arguments_problem(args))}
+        if broken:
+            yield ChatGenerationChunk(
+                message=AIMessageChunk(""), generation_info={MALFORMED: broken}
+            )
+
+
+def strict_tool_calls(message: BaseMessage) -> BaseMessage:
+    """`message` with the tool calls CheckedChatOpenAI marked moved to invalid_tool_calls,
+    which go back to the model as errors instead of running on guessed arguments."""
+    broken = message.response_metadata.get(MALFORMED) if isinstance(message, AIMessage) else None
+    if not broken:
+        return message
+    refused = [
+        invalid_tool_call(
+            name=c["name"], args=broken[c["id"]][1], id=c["id"], error=broken[c["id"]][0]
+        )
+        for c in message.tool_calls
+        if c["id"] in broken
+    ]
+    return message.model_copy(
+        update={
+            "tool_calls": [c for c in message.tool_calls if c["id"] not in broken],
+            "invalid_tool_calls": [*message.invalid_tool_calls, *refused],
+        }
+    )
 
 
 @cache

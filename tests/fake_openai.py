@@ -166,6 +166,7 @@ async def cut(events: AsyncIterator[bytes], step: Cut) -> AsyncIterator[bytes]:
 def fake_openai() -> Iterator[FakeOpenAI]:
     fake = FakeOpenAI()
     app = Starlette(routes=[Route("/v1/chat/completions", fake.completions, methods=["POST"])])
-    with serve_in_thread(app) as base_url:
+    # Quiet: a dropped connection (Cut "drop") is an exception uvicorn would log.
+    with serve_in_thread(app, log_level="critical") as base_url:
         fake.base_url = f"{base_url}/v1"
         yield fake
