@@ -1,6 +1,8 @@
-"""The compiled agent: create_agent with our tools, a bound on model calls and repair of
-malformed tool calls. Compiled once per model and bound, then shared by every turn."""
+"""The compiled agent: create_agent with our tools, a bound on model calls, repair of
+malformed tool calls and bounded retries of failed provider calls. Compiled once per model
+and bound, then shared by every turn."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langchain.agents import create_agent
@@ -8,6 +10,8 @@ from langchain.agents.middleware import (
     AgentMiddleware,
     AgentState,
     ModelCallLimitMiddleware,
+    ModelRequest,
+    ModelResponse,
     hook_config,
 )
 from langchain_core.language_models import BaseChatModel
@@ -15,6 +19,8 @@ from langchain_core.messages import AIMessage
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
+from agent.model import strict_tool_calls
+from agent.provider_retry import ProviderRetry
 from tools import ALL_TOOLS
 from tools.context import AgentContext
 
@@ -51,6 +57,19 @@ class RetryMalformedToolCalls(AgentMiddleware):
         return self.after_model(state, runtime)  # no thread hop for a dict lookup
 
 
+class StrictToolArguments(AgentMiddleware):
+    """Tool calls whose arguments are broken JSON become invalid calls (agent.model)."""
+
+    async def awrap_model_call(
+        self,
+        request: ModelRequest,
+        handler: Callable[[ModelRequest], Awaitable[ModelResponse]],
+    ) -> ModelResponse:
+        response = await handler(request)
+        response.result = [strict_tool_calls(message) for message in response.result]
+        return response
+
+
 _compiled: dict[tuple[int, int], tuple[BaseChatModel, CompiledStateGraph]] = {}
 
 
@@ -70,9 +89,13 @@ def compile_agent(model: BaseChatModel, max_model_calls: int) -> CompiledStateGr
         # it names the turn's goal; a dynamic-prompt middleware would cost two thread hops
         # per model call (langsmith's traceable wraps every wrap_model_call hook).
         system_prompt=None,
+        # after_model hooks run last to first: the call is counted before a malformed one
+        # jumps back to the model (first, it would never be, and the loop never ends).
         middleware=[
-            TurnCallLimit(run_limit=max_model_calls, exit_behavior="end"),
             RetryMalformedToolCalls(),
+            TurnCallLimit(run_limit=max_model_calls, exit_behavior="end"),
+            ProviderRetry(),
+            StrictToolArguments(),
         ],
         context_schema=AgentContext,
     )

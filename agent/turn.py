@@ -13,7 +13,7 @@
    core.billing settles the turn with one deduction, and the user's first completed turn
    pays their referral (core.referrals).
 A failed turn charges no chat_turn part, only services the tools completed, and stores no
-reply; a provider failure (after the openai client's bounded retries) is LLMUnavailable.
+reply; a provider failure (after agent.provider_retry's bounded retries) is LLMUnavailable.
 emit() failing (a client gone) never stops the turn: it is finished, stored and billed.
 """
 
@@ -27,7 +27,6 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import openai
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -57,12 +56,6 @@ from tools.context import AgentContext
 
 log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-class LLMUnavailable(Exception):
-    """The model provider failed (429, 5xx, timeout, connection) after bounded retries."""
-
-    code = "llm_unavailable"
 
 
 @dataclass
@@ -126,6 +119,11 @@ class TurnRecorder:
             log.info("turn %s: client gone, finishing without it", self.turn_id)
             self.client_gone = True
 
+    async def on_retry(self, event: dict[str, Any]) -> None:
+        """A model call is tried again (agent.provider_retry): the text it streamed is void."""
+        if "model_retry" in event:
+            await self.send({"type": "model_retry", **event["model_retry"]})
+
     async def on_chunk(self, chunk: BaseMessage, meta: dict[str, Any]) -> None:
         from_model = meta.get("langgraph_node") == "model"
         if from_model and isinstance(chunk, AIMessageChunk) and chunk.text:
@@ -164,7 +162,9 @@ class TurnRecorder:
             await self.send({"type": "tool_call", **record})
         for bad in message.invalid_tool_calls:
             record = {"call_id": bad["id"], "name": bad["name"], "args": bad["args"]}
-            error = f"malformed tool call: {bad.get('error') or 'arguments are not valid JSON'}"
+            error = (
+                f"malformed tool call: {bad.get('error') or 'the arguments are not a JSON object'}"
+            )
             self.tool_calls[bad["id"] or ""] = {**record, "ok": False, "error": error}
             await self.send({"type": "tool_call", **record})
             await self.send({"type": "tool_result", **record, "ok": False, "error": error})
@@ -254,16 +254,16 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
         async for mode, data in agent.astream(
             {"messages": [*prompt, human]},
             context=context,
-            stream_mode=["messages", "updates"],
+            stream_mode=["messages", "updates", "custom"],
         ):
             if mode == "messages":
                 await recorder.on_chunk(*data)
-            else:
+            elif mode == "updates":
                 await recorder.on_update(data)
+            else:
+                await recorder.on_retry(data)
     except Exception as error:
         await settle_failed_turn(request, context, turn_id, asked_id, error)
-        if isinstance(error, openai.APIError | httpx.HTTPError):
-            raise LLMUnavailable(f"the model is unavailable: {type(error).__name__}") from error
         raise
     finally:
         if request.monitor is not None and context.new_goals:

@@ -84,8 +84,23 @@ class Settings(BaseSettings):
         default=None, description="Any OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp)."
     )
     llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to the provider.")
-    llm_timeout_s: float = Field(default=60, description="Bound on one provider request.")
-    llm_max_retries: int = Field(default=2, description="Retries on 429, 5xx and timeouts.")
+    llm_timeout_s: float = Field(
+        default=60,
+        gt=0,
+        description="Bound on connecting to the provider and on each wait for its next bytes.",
+    )
+    llm_max_retries: int = Field(
+        default=2, ge=0, description="Retries of a failed model call (agent/provider_retry.py)."
+    )
+    llm_retry_wait_s: float = Field(
+        default=0.5, ge=0, description="Wait before the first retry; it doubles, up to 8 s."
+    )
+    llm_retry_wait_max_s: float = Field(
+        default=20,
+        ge=0,
+        description="Most one model call waits between its retries, the provider's "
+        "Retry-After included; a longer Retry-After fails the turn at once.",
+    )
     agent_max_model_calls: int = Field(default=8, description="Model calls allowed per turn.")
     agent_history_tokens: int = Field(
         default=3000, description="Token budget of past messages the model sees."

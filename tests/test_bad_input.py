@@ -174,6 +174,32 @@ async def test_nul_in_a_frame_is_an_invalid_content_error_and_the_socket_stays(
     await ws.close()
 
 
+async def test_a_raw_nul_or_an_unpaired_surrogate_is_invalid_content(live_server, sessions):
+    """JSON allows NUL only escaped; sent raw, it is still named as NUL, not a JSON error.
+    Half a surrogate pair cannot be stored either (UTF-8 cannot encode it)."""
+    user = await make_user(sessions)
+    ws, _ = await ready_chat(live_server, user.token)
+    await ws.send(f'{{"type": "user_message", "id": "r1", "content": "a monitor{NUL}"}}')
+    error = await recv(ws)
+    assert (error["code"], error["id"]) == ("invalid_content", "r1")
+    assert error["message"] == "content: text may not contain NUL (\\u0000)"
+    await ws.send(f'{{"type": "ping"}}{NUL}')  # outside a string it is no JSON at all
+    assert (await recv(ws))["code"] == "invalid_json"
+    for frame in (
+        '{"type": "user_message", "id": "s1", "content": "a monitor \\ud83d"}',
+        '{"type": "user_message", "id": "s2", "content": "hi", "x\\udfff": 1}',
+    ):
+        await ws.send(frame)
+        error = await recv(ws)
+        assert (error["code"], error["id"]) == ("invalid_content", json.loads(frame)["id"])
+        assert "text may not contain an unpaired surrogate (\\ud800-\\udfff)" in error["message"]
+    assert error["message"].startswith("x\\udfff: ")
+    async with sessions() as session:
+        stored = await session.scalar(select(func.count()).where(ChatMessage.user_id == user.id))
+    assert stored == 0
+    await ws.close()
+
+
 async def test_an_auth_frame_with_nul_in_its_token_is_a_bad_token(live_server):
     ws = await open_chat(live_server)
     await send(ws, {"type": "auth", "token": f"not-a-token{NUL}"})
