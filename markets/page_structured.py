@@ -140,11 +140,16 @@ def from_json_ld(tree: HtmlElement, url: str) -> Found:
             has_price = any(k in node for k in ("price", "lowprice", "pricespecification"))
             if kinds & OFFER_TYPES or (in_product and has_price and "pricecurrency" in node):
                 found.offers.append(_offer(node, "json-ld", url))
+                if "seller" not in found.info and (seller := _text(node.get("seller"))):
+                    found.info["seller"] = seller
     return found
 
 
 def _item_value(element: HtmlElement) -> str:
-    for attribute in ("content", "href", "value", "datetime"):
+    if "itemscope" in element.attrib:  # a nested item (a seller, a brand): its name
+        named = element.xpath('.//*[@itemprop="name"]')
+        return _item_value(named[0]) if named else ""
+    for attribute in ("content", "href", "src", "value", "datetime"):
         if (value := element.get(attribute)) is not None:
             return value
     return element.text_content()
@@ -172,6 +177,11 @@ def from_microdata(tree: HtmlElement, url: str) -> Found:
             for key in INFO_KEYS:
                 if key not in found.info and (value := (props.get(key) or "").strip()):
                     found.info[key] = value[:2000]
+            gtins = (props.get(k) for k in ("gtin13", "gtin12", "gtin14", "gtin8"))
+            if "gtin" not in found.info and (gtin := next((g for g in gtins if g), None)):
+                found.info["gtin"] = gtin.strip()
+        if kind in OFFER_TYPES and (seller := (props.get("seller") or "").strip()):
+            found.info.setdefault("seller", seller[:255])
         if kind in OFFER_TYPES or {"price", "lowprice", "availability"} & props.keys():
             found.offers.append(_offer(props, "microdata", url))
     return found
@@ -220,6 +230,7 @@ def from_meta(tags: dict[str, str], url: str) -> Found:
         ("name", "og:title"),
         ("description", "og:description"),
         ("image", "og:image"),
+        ("site_name", "og:site_name"),
     ):
         if value := tags.get(name, "").strip():
             found.info[key] = value[:2000]

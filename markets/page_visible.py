@@ -70,7 +70,9 @@ ADD_TO_CART = "//*[self::button or self::input or self::a][{}]".format(
 )
 _PRICE_CLASS = "contains(translate(@class, 'PRICE', 'price'), 'price')"
 GENERIC_ORIGINALS += (
-    f"//*[{_PRICE_CLASS}]//*[self::s or self::del]",
+    # from the few struck elements up, not from every price element down (libxml2 merges
+    # the node sets of `//a//b` in quadratic time when there are many `a`)
+    f"//*[self::s or self::del][ancestor::*[{_PRICE_CLASS}]]",
     f"//*[self::s or self::del][{_PRICE_CLASS}]",
     f"//*[{_PRICE_CLASS} and contains(translate(@class, 'LIST', 'list'), '--list')]",
 )
