@@ -113,19 +113,29 @@ def _parse_tree(html: str) -> Any:
         raise NotAProductPage(f"not an HTML page: {error}") from None
 
 
+def _shop_url(tree: Any, tags: dict[str, str], url: str) -> str:
+    """The page's own address (its canonical link, else og:url) when it names one: which
+    shop's rules and currency apply, wherever the page was fetched from (a mirror, a
+    proxy, a saved copy)."""
+    named = tree.xpath('//link[@rel="canonical"]/@href') or [tags.get("og:url", "")]
+    canonical = str(named[0]).strip()
+    return canonical if urlsplit(canonical).scheme in ("http", "https") else url
+
+
 def parse_product_page(url: str, html: str) -> ProductPage:
     """Read a product page; NotAProductPage when it shows no product at all."""
     if len(html) > MAX_PAGE_BYTES:
         raise NotAProductPage(f"page larger than {MAX_PAGE_BYTES} bytes")
     tree = _parse_tree(html)
     tags = meta_tags(tree)
-    found = [from_json_ld(tree, url), from_microdata(tree, url), from_meta(tags, url)]
+    shop = _shop_url(tree, tags, url)
+    found = [from_json_ld(tree, shop), from_microdata(tree, shop), from_meta(tags, shop)]
     meta = found[2].offers[0] if found[2].offers else None
     picks = [(f, _best_offer(f.offers)) for f in found]
     structured = [(f, o) for f, o in picks if o is not None]
     priced = next((o for _, o in structured if o.price is not None), None)
-    visible = page_visible.read(tree, url)
-    is_product = any(f.is_product for f in found) or page_visible.is_amazon(url)
+    visible = page_visible.read(tree, shop)
+    is_product = any(f.is_product for f in found) or page_visible.is_amazon(shop)
     if priced is None and visible is not None and visible.price is not None:
         priced = visible
     if priced is None and not is_product:
@@ -144,7 +154,7 @@ def parse_product_page(url: str, html: str) -> ProductPage:
     if currency is not None:
         sources["currency"] = sources.get("price") or FieldSource("meta", CONFIDENCE["meta"])
     else:
-        currency = page_money.domain_currency(url) or "USD"
+        currency = page_money.domain_currency(shop) or "USD"
         sources["currency"] = FieldSource("domain", CONFIDENCE["domain"])
     stock_from = next((o for _, o in structured if o.availability), None)
     if stock_from is None and visible is not None and visible.availability:
@@ -153,7 +163,7 @@ def parse_product_page(url: str, html: str) -> ProductPage:
     if stock_from is not None:
         sources["availability"] = FieldSource(stock_from.source, CONFIDENCE[stock_from.source])
     if original is None and price is not None:
-        original = page_visible.struck_price(tree, url, price)
+        original = page_visible.struck_price(tree, shop, price)
         if original is not None:
             sources["original_price"] = FieldSource("visible", CONFIDENCE["visible"])
     return _page(url, tree, found, price, currency, original, availability, sources)
