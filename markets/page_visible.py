@@ -1,9 +1,14 @@
 """The price and stock a page shows its reader, for pages whose structured data says
 nothing: rules per shop where the shop's own markup is known (Amazon carries no schema.org
 Product at all), then generic rules (a product's price element, a stock message, an
-add-to-cart button)."""
+add-to-cart button, a struck-through price).
+
+The rules look elements up by id and class in an index made in one walk of the tree
+(Marks): one XPath per rule would walk a 3 MB page thirty times."""
 
 import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -12,94 +17,146 @@ from lxml.html import HtmlElement
 from markets import page_money, page_stock
 from markets.page_structured import OfferSeen
 
+BUY_WORDS = ("addtocart", "addcart", "addtobasket", "addtobag", "buynow", "oneclick")
+BUY_TAGS = {"button", "input", "a"}
+STRUCK_TAGS = {"s", "del"}
 
-def _class(name: str) -> str:
-    return f'contains(concat(" ", normalize-space(@class), " "), " {name} ")'
+
+class Marks:
+    """A page's elements by id and by class (lower case), whether it has a buy button,
+    and its struck-through elements, from one walk of the tree."""
+
+    def __init__(self, tree: HtmlElement) -> None:
+        self.ids: dict[str, HtmlElement] = {}
+        self.classes: dict[str, list[HtmlElement]] = defaultdict(list)
+        self.struck: list[HtmlElement] = []
+        self.can_buy = False
+        for element in tree.iter():
+            tag = element.tag
+            if not isinstance(tag, str) or tag in ("script", "style"):
+                continue
+            attrib = element.attrib
+            if identity := attrib.get("id"):
+                self.ids.setdefault(identity, element)
+            classes = attrib.get("class", "").lower()
+            for name in classes.split():
+                self.classes[name].append(element)
+            if tag in STRUCK_TAGS:
+                self.struck.append(element)
+            elif tag in BUY_TAGS and not self.can_buy:
+                words = f"{identity} {classes} {attrib.get('name', '')}".lower()
+                words = words.replace("-", "").replace("_", "")
+                self.can_buy = any(word in words for word in BUY_WORDS)
+
+    def named(self, name: str) -> list[HtmlElement]:
+        """Elements with `name` as their id or among their classes."""
+        by_id = self.ids.get(name)
+        return ([by_id] if by_id is not None else []) + self.classes.get(name.lower(), [])
+
+    def within(self, identity: str, *classes: str) -> list[HtmlElement]:
+        """Elements inside #identity carrying each of `classes`, in turn."""
+        found = [self.ids[identity]] if identity in self.ids else []
+        for name in classes:
+            found = [
+                inner
+                for outer in found
+                for inner in outer.iter()
+                if isinstance(inner.tag, str) and name in inner.get("class", "").lower().split()
+            ]
+        return found
 
 
-def _named(name: str) -> str:
-    """An element with `name` among its classes, or as its id."""
-    return f'//*[@id="{name}" or {_class(name)}]'
+Rule = Callable[[Marks], list[HtmlElement]]
+
+
+def _by_id(identity: str) -> Rule:
+    return lambda marks: marks.within(identity)
+
+
+def _inside(identity: str, *classes: str) -> Rule:
+    return lambda marks: marks.within(identity, *classes)
+
+
+def _named(name: str) -> Rule:
+    return lambda marks: marks.named(name)
 
 
 # Amazon's buy box, most specific first: the deal/sale/our price of old pages, the
 # price-to-pay of the current core price block, the Kindle price, a used copy's price.
-AMAZON_PRICES = (
-    '//*[@id="priceblock_dealprice"]',
-    '//*[@id="priceblock_saleprice"]',
-    '//*[@id="priceblock_ourprice"]',
-    f'//*[@id="corePriceDisplay_desktop_feature_div"]//*[{_class("priceToPay")}]'
-    f"//*[{_class('a-offscreen')}]",
-    f'//*[@id="corePrice_feature_div"]//*[{_class("a-offscreen")}]',
-    f'//*[@id="apex_desktop"]//*[{_class("priceToPay")}]//*[{_class("a-offscreen")}]',
-    '//*[@id="price_inside_buybox"]',
-    '//*[@id="newBuyBoxPrice"]',
-    '//*[@id="kindle-price"]',
-    f'//*[@id="usedBuySection"]//*[{_class("offer-price")}]',
+AMAZON_PRICES: tuple[Rule, ...] = (
+    _by_id("priceblock_dealprice"),
+    _by_id("priceblock_saleprice"),
+    _by_id("priceblock_ourprice"),
+    _inside("corePriceDisplay_desktop_feature_div", "pricetopay", "a-offscreen"),
+    _inside("corePrice_feature_div", "a-offscreen"),
+    _inside("apex_desktop", "pricetopay", "a-offscreen"),
+    _by_id("price_inside_buybox"),
+    _by_id("newBuyBoxPrice"),
+    _by_id("kindle-price"),
+    _inside("usedBuySection", "offer-price"),
 )
-AMAZON_ORIGINALS = (
-    f'//*[@id="corePriceDisplay_desktop_feature_div"]//*[{_class("a-text-price")}]'
-    f"//*[{_class('a-offscreen')}]",
-    f'//*[@id="price"]//*[{_class("a-text-strike")}]',
-    '//*[@id="listPrice"]',
+AMAZON_ORIGINALS: tuple[Rule, ...] = (
+    _inside("corePriceDisplay_desktop_feature_div", "a-text-price", "a-offscreen"),
+    _inside("price", "a-text-strike"),
+    _by_id("listPrice"),
 )
-AMAZON_STOCK = ('//*[@id="availability"]', '//*[@id="outOfStock"]')
+AMAZON_STOCK: tuple[Rule, ...] = (_by_id("availability"), _by_id("outOfStock"))
 
-GENERIC_PRICES = (
+
+def _price_and_main(marks: Marks) -> list[HtmlElement]:
+    main = set(marks.classes.get("main", []))
+    return [element for element in marks.classes.get("price", []) if element in main]
+
+
+def _struck_prices(marks: Marks) -> list[HtmlElement]:
+    """<s>/<del> that are, or sit inside, a price element."""
+    return [
+        element
+        for element in marks.struck
+        if any("price" in e.get("class", "").lower() for e in (element, *element.iterancestors()))
+    ]
+
+
+def _list_prices(marks: Marks) -> list[HtmlElement]:
+    return [
+        element
+        for name, elements in marks.classes.items()
+        if "price" in name and name.endswith("--list")
+        for element in elements
+    ]
+
+
+GENERIC_PRICES: tuple[Rule, ...] = (
     *(_named(n) for n in ("product-price", "price-main", "current-price", "sale-price")),
-    f"//*[{_class('price')} and {_class('main')}]",
+    _price_and_main,
 )
-GENERIC_ORIGINALS = tuple(
-    _named(n)
-    for n in (
-        "price-comparison",
-        "was-price",
-        "old-price",
-        "compare-at-price",
-        "suggestedretailprice",
-    )
+GENERIC_ORIGINALS: tuple[Rule, ...] = (
+    *(_named(n) for n in ("price-comparison", "was-price", "old-price", "compare-at-price")),
+    _named("suggestedretailprice"),
+    _struck_prices,
+    _list_prices,
 )
-GENERIC_STOCK = tuple(_named(n) for n in ("availability", "stock", "stock-status", "price-state"))
-_FOLDED = (  # id, class and name in lower case without - and _: "add-to-cart" = "addToCart"
-    "translate(concat(@id, ' ', @class, ' ', @name), "
-    "'ABCDEFGHIJKLMNOPQRSTUVWXYZ-_', 'abcdefghijklmnopqrstuvwxyz')"
-)
-BUY_BUTTONS = ("addtocart", "addcart", "addtobasket", "addtobag", "buynow", "oneclick")
-ADD_TO_CART = "//*[self::button or self::input or self::a][{}]".format(
-    " or ".join(f"contains({_FOLDED}, '{word}')" for word in BUY_BUTTONS)
-)
-_PRICE_CLASS = "contains(translate(@class, 'PRICE', 'price'), 'price')"
-GENERIC_ORIGINALS += (
-    # from the few struck elements up, not from every price element down (libxml2 merges
-    # the node sets of `//a//b` in quadratic time when there are many `a`)
-    f"//*[self::s or self::del][ancestor::*[{_PRICE_CLASS}]]",
-    f"//*[self::s or self::del][{_PRICE_CLASS}]",
-    f"//*[{_PRICE_CLASS} and contains(translate(@class, 'LIST', 'list'), '--list')]",
+GENERIC_STOCK: tuple[Rule, ...] = tuple(
+    _named(n) for n in ("availability", "stock", "stock-status", "price-state")
 )
 
 
-def _texts(tree: HtmlElement, paths: tuple[str, ...], limit: int = 3) -> list[str]:
+def _texts(marks: Marks, rules: Iterable[Rule], limit: int = 3) -> list[str]:
     texts = []
-    for path in paths:
-        for element in tree.xpath(path)[:limit]:
-            if element.tag in ("script", "style"):
-                continue
+    for rule in rules:
+        for element in rule(marks)[:limit]:
             text = " ".join(element.xpath(".//text()[not(ancestor::script or ancestor::style)]"))
             if text := " ".join(text.split())[:300]:
                 texts.append(text)
     return texts
 
 
-def _first_price(texts: list[str], url: str) -> tuple[str | None, OfferSeen | None]:
+def _first_price(texts: list[str], url: str) -> OfferSeen | None:
     for text in texts:
         price, symbol = page_money.amount(text)
         if price is not None:
-            return text, OfferSeen("visible", price, page_money.currency_code(symbol, url))
-    return None, None
-
-
-def _stock(texts: list[str]) -> str | None:
-    return next((s for text in texts if (s := page_stock.from_words(text))), None)
+            return OfferSeen("visible", price, page_money.currency_code(symbol, url))
+    return None
 
 
 def is_amazon(url: str) -> bool:
@@ -107,24 +164,26 @@ def is_amazon(url: str) -> bool:
     return re.search(r"(^|\.)amazon\.[a-z.]+$", host) is not None
 
 
-def read(tree: HtmlElement, url: str) -> OfferSeen | None:
-    """The visible price, its currency and the stock message;
-    None when the page shows no price and no stock message."""
+def read(marks: Marks, url: str) -> OfferSeen | None:
+    """The visible price, its currency and the stock message; None when the page shows
+    no price and no stock message."""
     amazon = is_amazon(url)
     prices, stocks = (AMAZON_PRICES, AMAZON_STOCK) if amazon else (GENERIC_PRICES, GENERIC_STOCK)
-    _, seen = _first_price(_texts(tree, prices, limit=1 if amazon else 3), url)
-    seen = seen or OfferSeen("visible")
-    stock = _stock(_texts(tree, stocks, limit=1 if amazon else 3))
-    if stock is None and seen.price is not None and tree.xpath(ADD_TO_CART):
+    limit = 1 if amazon else 3
+    seen = _first_price(_texts(marks, prices, limit), url) or OfferSeen("visible")
+    stock = next(
+        (s for text in _texts(marks, stocks, limit) if (s := page_stock.from_words(text))), None
+    )
+    if stock is None and seen.price is not None and marks.can_buy:
         stock = page_stock.IN_STOCK  # a shop lets one buy only what it has
     seen.availability = stock
     return seen if seen.price is not None or seen.availability else None
 
 
-def struck_price(tree: HtmlElement, url: str, price: Decimal) -> Decimal | None:
+def struck_price(marks: Marks, url: str, price: Decimal) -> Decimal | None:
     """The list or struck-through price shown beside `price`, when it is higher."""
     originals = AMAZON_ORIGINALS if is_amazon(url) else GENERIC_ORIGINALS
-    for text in _texts(tree, originals, limit=2):
+    for text in _texts(marks, originals, limit=2):
         original, _ = page_money.amount(text)
         if original is not None and original > price:
             return original

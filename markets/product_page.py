@@ -134,7 +134,8 @@ def parse_product_page(url: str, html: str) -> ProductPage:
     picks = [(f, _best_offer(f.offers)) for f in found]
     structured = [(f, o) for f, o in picks if o is not None]
     priced = next((o for _, o in structured if o.price is not None), None)
-    visible = page_visible.read(tree, shop)
+    marks = page_visible.Marks(tree)
+    visible = page_visible.read(marks, shop)
     is_product = any(f.is_product for f in found) or page_visible.is_amazon(shop)
     if priced is None and visible is not None and visible.price is not None:
         priced = visible
@@ -163,7 +164,7 @@ def parse_product_page(url: str, html: str) -> ProductPage:
     if stock_from is not None:
         sources["availability"] = FieldSource(stock_from.source, CONFIDENCE[stock_from.source])
     if original is None and price is not None:
-        original = page_visible.struck_price(tree, shop, price)
+        original = page_visible.struck_price(marks, shop, price)
         if original is not None:
             sources["original_price"] = FieldSource("visible", CONFIDENCE["visible"])
     return _page(url, tree, found, price, currency, original, availability, sources)
