@@ -28,7 +28,14 @@ from markets.page_structured import (
 MAX_PAGE_BYTES = 5_000_000
 MAX_REDIRECTS = 5
 # How far each source is trusted: what the shop states for machines above what it shows.
-CONFIDENCE = {"json-ld": 0.95, "microdata": 0.9, "meta": 0.85, "visible": 0.7, "domain": 0.5}
+CONFIDENCE = {
+    "json-ld": 0.95,
+    "microdata": 0.9,
+    "meta": 0.85,
+    "visible": 0.7,
+    "domain": 0.5,
+    "default": 0.2,
+}
 
 
 class NotAProductPage(MarketError):
@@ -49,7 +56,7 @@ class PageTimeout(MarketError):
 
 @dataclass(frozen=True)
 class FieldSource:
-    source: str  # json-ld, microdata, meta, visible or domain
+    source: str  # json-ld, microdata, meta, visible, domain, or default (USD)
     confidence: float
 
 
@@ -104,6 +111,10 @@ def _sale_over_list(chosen: OfferSeen, meta: OfferSeen | None) -> OfferSeen:
     return chosen
 
 
+def _source(offer: OfferSeen) -> FieldSource:
+    return FieldSource(offer.source, CONFIDENCE[offer.source])
+
+
 def _parse_tree(html: str) -> Any:
     if "\x00" in html[:4096]:
         raise NotAProductPage("binary data, not an HTML page")
@@ -142,32 +153,31 @@ def parse_product_page(url: str, html: str) -> ProductPage:
     if priced is None and not is_product:
         raise NotAProductPage(f"no product with a price or stock at {url}")
     sources: dict[str, FieldSource] = {}
-    price = original = currency = None
+    price = original = None
     if priced is not None:
         priced = _sale_over_list(priced, meta)
-        price, original, currency = priced.price, priced.original, priced.currency
-        sources["price"] = FieldSource(priced.source, CONFIDENCE[priced.source])
+        price, original = priced.price, priced.original
+        sources["price"] = _source(priced)
         if original is not None:
             sources["original_price"] = sources["price"]
-    if currency is None:  # the offer's own currency first, then any other source's
-        currency = next((o.currency for _, o in structured if o.currency), None)
-        currency = currency or (visible.currency if visible else None)
-    if currency is not None:
-        sources["currency"] = sources.get("price") or FieldSource("meta", CONFIDENCE["meta"])
+    offers = [o for _, o in structured] + ([visible] if visible else [])
+    # The price's own currency first, then any other source's, then the shop's domain.
+    said = next((o for o in ([priced] if priced else []) + offers if o.currency), None)
+    currency = said.currency if said else page_money.domain_currency(shop)
+    if said is not None:
+        sources["currency"] = _source(said)
     else:
-        currency = page_money.domain_currency(shop) or "USD"
-        sources["currency"] = FieldSource("domain", CONFIDENCE["domain"])
-    stock_from = next((o for _, o in structured if o.availability), None)
-    if stock_from is None and visible is not None and visible.availability:
-        stock_from = visible
+        how = "domain" if currency else "default"
+        sources["currency"] = FieldSource(how, CONFIDENCE[how])
+    stock_from = next((o for o in offers if o.availability), None)
     availability = stock_from.availability if stock_from else None
     if stock_from is not None:
-        sources["availability"] = FieldSource(stock_from.source, CONFIDENCE[stock_from.source])
+        sources["availability"] = _source(stock_from)
     if original is None and price is not None:
         original = page_visible.struck_price(marks, shop, price)
         if original is not None:
             sources["original_price"] = FieldSource("visible", CONFIDENCE["visible"])
-    return _page(url, tree, found, price, currency, original, availability, sources)
+    return _page(url, tree, found, price, currency or "USD", original, availability, sources)
 
 
 def _page(

@@ -136,3 +136,17 @@ def test_a_five_megabyte_product_page_is_read() -> None:
     filler = "<div class='x'>filler text</div>" * ((MAX_PAGE_BYTES - 2000) // 34)
     html = f'<script type="application/ld+json">{offer}</script>{filler}'
     assert parse_product_page("https://shop.example/big", html).price == Decimal("9.99")
+
+
+def test_currency_from_the_domain_and_an_offer_inside_an_offer_in_microdata() -> None:
+    html = (
+        '<div itemscope itemtype="http://schema.org/Product"><h1 itemprop="name">Lens</h1>'
+        '<div itemprop="offers" itemscope itemtype="http://schema.org/Offer">'
+        '<div itemprop="offers" itemscope itemtype="http://schema.org/Offer">'
+        '<span itemprop="price" content="1.299,00">1.299,00</span>'
+        '<link itemprop="availability" href="https://schema.org/InStock"></div></div></div>'
+    )
+    page = parse_product_page("https://www.shop.example.de/lens", html)
+    assert (page.price, page.currency, page.availability) == (Decimal("1299.00"), "EUR", "InStock")
+    assert page.sources["currency"].source == "domain"
+    assert page.sources["price"].source == "microdata"
