@@ -17,7 +17,7 @@ from lxml.html import HtmlElement
 from markets import page_money, page_stock
 from markets.page_structured import OfferSeen
 
-BUY_WORDS = ("addtocart", "addcart", "addtobasket", "addtobag", "buynow", "oneclick")
+BUY_WORDS = ("addtocart", "addcart", "cartadd", "addtobasket", "addtobag", "buynow", "oneclick")
 BUY_TAGS = {"button", "input", "a"}
 STRUCK_TAGS = {"s", "del"}
 
@@ -93,11 +93,14 @@ AMAZON_PRICES: tuple[Rule, ...] = (
     _by_id("price_inside_buybox"),
     _by_id("newBuyBoxPrice"),
     _by_id("kindle-price"),
+    _inside("buybox", "kindle-price", "a-color-price"),
+    _inside("buyNewSection", "offer-price"),
     _inside("usedBuySection", "offer-price"),
 )
 AMAZON_ORIGINALS: tuple[Rule, ...] = (
     _inside("corePriceDisplay_desktop_feature_div", "a-text-price", "a-offscreen"),
     _inside("price", "a-text-strike"),
+    _inside("buybox", "a-text-strike"),
     _by_id("listPrice"),
 )
 AMAZON_STOCK: tuple[Rule, ...] = (_by_id("availability"), _by_id("outOfStock"))
@@ -106,6 +109,18 @@ AMAZON_STOCK: tuple[Rule, ...] = (_by_id("availability"), _by_id("outOfStock"))
 def _price_and_main(marks: Marks) -> list[HtmlElement]:
     main = set(marks.classes.get("main", []))
     return [element for element in marks.classes.get("price", []) if element in main]
+
+
+def _price_in_cart_form(marks: Marks) -> list[HtmlElement]:
+    """A price inside the form that puts the product in the cart."""
+    return [
+        element
+        for element in marks.classes.get("price", [])
+        if any(
+            form.tag == "form" and "cart" in f"{form.get('id')} {form.get('class')}".lower()
+            for form in element.iterancestors()
+        )
+    ]
 
 
 def _struck_prices(marks: Marks) -> list[HtmlElement]:
@@ -129,6 +144,7 @@ def _list_prices(marks: Marks) -> list[HtmlElement]:
 GENERIC_PRICES: tuple[Rule, ...] = (
     *(_named(n) for n in ("product-price", "price-main", "current-price", "sale-price")),
     _price_and_main,
+    _price_in_cart_form,
 )
 GENERIC_ORIGINALS: tuple[Rule, ...] = (
     *(_named(n) for n in ("price-comparison", "was-price", "old-price", "compare-at-price")),

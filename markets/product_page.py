@@ -147,10 +147,13 @@ def parse_product_page(url: str, html: str) -> ProductPage:
     priced = next((o for _, o in structured if o.price is not None), None)
     marks = page_visible.Marks(tree)
     visible = page_visible.read(marks, shop)
-    is_product = any(f.is_product for f in found) or page_visible.is_amazon(shop)
     if priced is None and visible is not None and visible.price is not None:
         priced = visible
-    if priced is None and not is_product:
+    offers = [o for _, o in structured] + ([visible] if visible else [])
+    # A product named with no price and no stock either is no product page: news sites
+    # name their paper a Product for its paywall. Amazon shows its products without one.
+    stated = any(f.is_product for f in found) and any(o.availability for o in offers)
+    if priced is None and not (stated or page_visible.is_amazon(shop)):
         raise NotAProductPage(f"no product with a price or stock at {url}")
     sources: dict[str, FieldSource] = {}
     price = original = None
@@ -160,7 +163,6 @@ def parse_product_page(url: str, html: str) -> ProductPage:
         sources["price"] = _source(priced)
         if original is not None:
             sources["original_price"] = sources["price"]
-    offers = [o for _, o in structured] + ([visible] if visible else [])
     # The price's own currency first, then any other source's, then the shop's domain.
     said = next((o for o in ([priced] if priced else []) + offers if o.currency), None)
     currency = said.currency if said else page_money.domain_currency(shop)

@@ -27,6 +27,13 @@ def saved_pages() -> Iterator[SavedPage]:
         yield SavedPage(entry["file"].removesuffix(".html.gz"), entry["url"], html, truth)
 
 
+def not_product_pages() -> Iterator[tuple[str, str]]:
+    """Real saved pages that show no product: (name, html)."""
+    for entry in json.loads((PAGES / "manifest.json").read_text())["not_products"]:
+        html = gzip.decompress((PAGES / entry["file"]).read_bytes()).decode("utf-8", "replace")
+        yield entry["file"], html
+
+
 def f1(pairs: list[tuple[str | None, str | None]]) -> float:
     """F1 of (predicted, true) pairs, the benchmark's way."""
     right = sum(1 for p, t in pairs if p is not None and p == t)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from markets.product_page import MAX_PAGE_BYTES, NotAProductPage, parse_product_page
-from tests.page_corpus import SavedPage, saved_pages, score
+from tests.page_corpus import SavedPage, not_product_pages, saved_pages, score
 
 # What the reader reaches on the corpus today; it must not fall below.
 FLOOR = {"price": 0.94, "availability": 1.0, "currency": 1.0, "original_price": 0.8}
@@ -38,6 +38,12 @@ def test_corpus_f1_does_not_fall() -> None:
     print("\n".join(wrong))
     for field, floor in FLOOR.items():
         assert scores[field] >= floor, (field, scores[field], wrong)
+
+
+@pytest.mark.parametrize(("name", "html"), list(not_product_pages()))
+def test_real_pages_that_show_no_product_are_not_product_pages(name: str, html: str) -> None:
+    with pytest.raises(NotAProductPage):
+        parse_product_page(f"https://example.org/{name}", html)
 
 
 @pytest.mark.parametrize(
