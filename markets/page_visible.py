@@ -20,6 +20,12 @@ from markets.page_structured import OfferSeen
 BUY_WORDS = ("addtocart", "addcart", "cartadd", "addtobasket", "addtobag", "buynow", "oneclick")
 BUY_TAGS = {"button", "input", "a"}
 STRUCK_TAGS = {"s", "del"}
+# An element saying only "Price:" (in several languages): the price follows it.
+PRICE_LABEL = re.compile(
+    r"(?:our |your |sale |unit )?(?:price|preis|prix|precio|prezzo|prijs|preço)\s*:?", re.I
+)
+# ... and "RRP:", "Was:", "UVP:" before a list price.
+LIST_LABEL = re.compile(r"(?:rrp|was|list price|msrp|uvp|statt|prix conseillé)\s*:?", re.I)
 
 
 class Marks:
@@ -30,6 +36,9 @@ class Marks:
         self.ids: dict[str, HtmlElement] = {}
         self.classes: dict[str, list[HtmlElement]] = defaultdict(list)
         self.struck: list[HtmlElement] = []
+        self.price_ids: list[HtmlElement] = []  # id="…price…", in document order
+        self.labels: list[HtmlElement] = []  # elements reading only "Price:"
+        self.list_labels: list[HtmlElement] = []  # ... only "RRP:"
         self.can_buy = False
         for element in tree.iter():
             tag = element.tag
@@ -38,6 +47,14 @@ class Marks:
             attrib = element.attrib
             if identity := attrib.get("id"):
                 self.ids.setdefault(identity, element)
+                if "price" in identity.lower():
+                    self.price_ids.append(element)
+            text = (element.text or "").strip()
+            if text and len(text) < 20:
+                if PRICE_LABEL.fullmatch(text):
+                    self.labels.append(element)
+                elif LIST_LABEL.fullmatch(text):
+                    self.list_labels.append(element)
             classes = attrib.get("class", "").lower()
             for name in classes.split():
                 self.classes[name].append(element)
@@ -123,6 +140,16 @@ def _price_in_cart_form(marks: Marks) -> list[HtmlElement]:
     ]
 
 
+def _labelled(labels: list[HtmlElement]) -> list[HtmlElement]:
+    """What holds a label and the amount after it ("<b>Price:</b> £60"), or the label
+    itself when the amount is inside it ("<span>RRP: <b>£749.99</b></span>")."""
+    return [
+        label if len(label) else label.getparent()
+        for label in labels
+        if label.getparent() is not None
+    ]
+
+
 def _struck_prices(marks: Marks) -> list[HtmlElement]:
     """<s>/<del> that are, or sit inside, a price element."""
     return [
@@ -145,12 +172,28 @@ GENERIC_PRICES: tuple[Rule, ...] = (
     *(_named(n) for n in ("product-price", "price-main", "current-price", "sale-price")),
     _price_and_main,
     _price_in_cart_form,
+    lambda marks: _labelled(marks.labels),
+    lambda marks: marks.price_ids,
+)
+# List prices by the shop platforms' own class names: Magento "old-price", PrestaShop
+# "regular-price", Shopify "compare-at-price"/"price--compare", Shopware "price-pseudo"
+# and "price--line-through"; WooCommerce strikes it through (<del>).
+LIST_PRICE_NAMES = (
+    "price-comparison",
+    "was-price",
+    "old-price",
+    "regular-price",
+    "compare-at-price",
+    "price--compare",
+    "price-pseudo",
+    "price--line-through",
+    "suggestedretailprice",
 )
 GENERIC_ORIGINALS: tuple[Rule, ...] = (
-    *(_named(n) for n in ("price-comparison", "was-price", "old-price", "compare-at-price")),
-    _named("suggestedretailprice"),
+    *(_named(n) for n in LIST_PRICE_NAMES),
     _struck_prices,
     _list_prices,
+    lambda marks: _labelled(marks.list_labels),
 )
 GENERIC_STOCK: tuple[Rule, ...] = tuple(
     _named(n) for n in ("availability", "stock", "stock-status", "price-state")
