@@ -29,8 +29,9 @@ LIST_LABEL = re.compile(r"(?:rrp|was|list price|msrp|uvp|statt|prix conseillé)\
 
 
 class Marks:
-    """A page's elements by id and by class (lower case), whether it has a buy button,
-    and its struck-through elements, from one walk of the tree."""
+    """A page's elements by id and by class (lower case), its price labels, elements
+    whose id names a price, struck-through elements, and whether it has a buy button,
+    from one walk of the tree."""
 
     def __init__(self, tree: HtmlElement) -> None:
         self.ids: dict[str, HtmlElement] = {}
@@ -49,11 +50,11 @@ class Marks:
                 self.ids.setdefault(identity, element)
                 if "price" in identity.lower():
                     self.price_ids.append(element)
-            text = (element.text or "").strip()
-            if text and len(text) < 20:
-                if PRICE_LABEL.fullmatch(text):
+            text = element.text
+            if text and len(text) < 40 and (label := text.strip()):
+                if PRICE_LABEL.fullmatch(label):
                     self.labels.append(element)
-                elif LIST_LABEL.fullmatch(text):
+                elif LIST_LABEL.fullmatch(label):
                     self.list_labels.append(element)
             classes = attrib.get("class", "").lower()
             for name in classes.split():
@@ -61,7 +62,8 @@ class Marks:
             if tag in STRUCK_TAGS:
                 self.struck.append(element)
             elif tag in BUY_TAGS and not self.can_buy:
-                words = f"{identity} {classes} {attrib.get('name', '')}".lower()
+                named = (identity, classes, attrib.get("name"), attrib.get("onclick"))
+                words = " ".join(filter(None, named)).lower()
                 words = words.replace("-", "").replace("_", "")
                 self.can_buy = any(word in words for word in BUY_WORDS)
 
