@@ -254,10 +254,12 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
         async for mode, data in agent.astream(
             {"messages": [*prompt, human]},
             context=context,
-            stream_mode=["messages", "updates"],
+            stream_mode=["messages", "updates", "custom"],
         ):
             if mode == "messages":
                 await recorder.on_chunk(*data)
+            elif mode == "custom":  # frames a tool writes while it runs (market_status)
+                await recorder.send(data)
             else:
                 await recorder.on_update(data)
     except Exception as error:
