@@ -6,7 +6,7 @@
   const server = new URL(script?.dataset.server || script?.src || location.href).origin;
   const host = document.createElement("div");
   host.setAttribute("data-dealagent-widget", "");
-  const root = host.attachShadow({ mode: "closed" });
+  const root = host.attachShadow({ mode: "open" });
   const style = document.createElement("style");
   style.textContent = `
     .bubble { position: fixed; right: 20px; bottom: 20px; width: 60px; height: 60px; border-radius: 50%;
