@@ -12,6 +12,7 @@
     .bubble { position: fixed; right: 20px; bottom: 20px; width: 60px; height: 60px; border-radius: 50%;
       border: 0; background: #2459d6; color: #fff; font: 600 26px system-ui, sans-serif; cursor: pointer;
       box-shadow: 0 6px 18px rgba(0,0,0,.25); z-index: 2147483001; }
+    .bubble svg { width: 28px; height: 28px; }
     .bubble:focus-visible { outline: 3px solid #f4b400; outline-offset: 3px; }
     .frame { position: fixed; right: 20px; bottom: 92px; width: 380px; height: min(640px, calc(100vh - 112px));
       border: 1px solid #dde1ea; border-radius: 14px; background: #fff; box-shadow: 0 10px 30px rgba(0,0,0,.25);
@@ -21,7 +22,14 @@
   const bubble = document.createElement("button");
   bubble.className = "bubble";
   bubble.type = "button";
-  bubble.textContent = "💬";
+  const icon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2Z");
+  path.setAttribute("fill", "currentColor");
+  icon.append(path);
+  bubble.append(icon);
   bubble.setAttribute("aria-label", "Open the dealagent chat");
   bubble.setAttribute("aria-expanded", "false");
   let frame = null;

@@ -21,6 +21,7 @@ function showSignedIn(signedIn) {
   $("auth").hidden = signedIn;
   $("chat").hidden = !signedIn;
   $("account").hidden = !signedIn;
+  document.body.classList.toggle("signed-in", signedIn);
   if (!signedIn) for (const panel of document.querySelectorAll(".panel")) panel.hidden = true;
 }
 

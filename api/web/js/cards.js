@@ -16,6 +16,10 @@ function el(tag, className, text) {
   return node;
 }
 
+// "Walmart.com" selling at Walmart says nothing new.
+const sameShop = (seller, market) =>
+  seller.toLowerCase().replace(/\.com$/, "").replace(/\s+/g, "") === (market || "").toLowerCase();
+
 export function dealCard(deal, loadPrices) {
   const card = el("article", "deal-card");
   card.setAttribute("aria-label", `${deal.title}, ${dollars(deal.price)} at ${marketName(deal.market)}`);
@@ -46,7 +50,7 @@ export function dealCard(deal, loadPrices) {
   body.append(prices);
   const meta = el("p", "deal-meta");
   meta.append(el("span", "deal-market", marketName(deal.market)));
-  if (deal.seller) meta.append(" · ", el("span", "deal-seller", deal.seller));
+  if (deal.seller && !sameShop(deal.seller, deal.market)) meta.append(" · ", el("span", "deal-seller", deal.seller));
   if (deal.seller_rating) meta.append(" · ", el("span", "deal-rating", `★ ${Number(deal.seller_rating).toFixed(1)}`));
   body.append(meta);
   const href = safeUrl(deal.url || "");
@@ -59,9 +63,20 @@ export function dealCard(deal, loadPrices) {
   if (deal.deal_id) {
     const chart = el("div", "deal-chart");
     card.append(chart);
-    loadPrices(deal.deal_id).then((points) => chart.append(priceChart(points))).catch(() => chart.remove());
+    loadPrices(deal.deal_id)
+      .then((points) => chart.append(priceChart(points), el("span", "chart-caption", chartCaption(points))))
+      .catch(() => chart.remove());
   }
   return card;
+}
+
+function chartCaption(points) {
+  const prices = points.map((p) => Number(p.price));
+  if (!prices.length) return "No price history yet";
+  const low = Math.min(...prices);
+  const high = Math.max(...prices);
+  const seen = prices.length === 1 ? "1 price seen" : `${prices.length} prices seen`;
+  return low === high ? `${seen}: ${dollars(low)}` : `${seen}: ${dollars(low)} to ${dollars(high)}`;
 }
 
 export function priceChart(points) {

@@ -3,6 +3,8 @@
 import { dollars } from "./cards.js";
 
 const $ = (id) => document.getElementById(id);
+const MAX_TOASTS = 3; // older ones stay in the notifications panel
+const TOAST_MS = 8000;
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -115,6 +117,8 @@ export function toast(title, message, onOpen) {
   close.setAttribute("aria-label", "Dismiss");
   close.addEventListener("click", () => box.remove());
   box.append(open, close);
-  $("toasts").append(box);
-  setTimeout(() => box.remove(), 12000);
+  const shelf = $("toasts");
+  shelf.append(box);
+  while (shelf.children.length > MAX_TOASTS) shelf.firstElementChild.remove();
+  setTimeout(() => box.remove(), TOAST_MS);
 }
