@@ -113,4 +113,3 @@ async def eventually(probe: Any, wait_s: float = 20) -> Any:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"still {value!r} after {wait_s} s")
         await asyncio.sleep(0.2)
-
