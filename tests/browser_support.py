@@ -113,3 +113,56 @@ async def eventually(probe: Any, wait_s: float = 20) -> Any:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"still {value!r} after {wait_s} s")
         await asyncio.sleep(0.2)
+
+
+class CuttableLink:
+    """A TCP relay in front of the server: the page is loaded through it, and `cut()` drops
+    every connection at once, as a server or a network going away does (the socket closes
+    with no close frame)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(
+                "127.0.0.1", self.target_port
+            )
+        except OSError:
+            writer.close()
+            return
+        self.writers |= {writer, upstream_writer}
+        await asyncio.gather(
+            self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer)
+        )
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+            self.writers.discard(writer)
+
+    def cut(self) -> int:
+        """Drops every open connection; how many there were."""
+        cut = len(self.writers)
+        for writer in list(self.writers):
+            writer.transport.abort()
+        return cut
+
+    async def stop(self) -> None:
+        self.cut()
+        if self.server:
+            self.server.close()
+            await self.server.wait_closed()

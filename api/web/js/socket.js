@@ -1,7 +1,7 @@
 // The chat socket: authenticates with an `auth` frame (no token in any URL), reconnects
 // after a drop with a growing pause, and tells the page what happens.
 
-const BACKOFF_S = [1, 2, 4, 8, 15, 30];
+const BACKOFF_S = [1, 2, 3, 5, 8, 13, 21, 30];
 
 export class ChatSocket {
   constructor({ token, onFrame, onState }) {
