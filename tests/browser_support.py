@@ -4,6 +4,7 @@ Chromium driven by Playwright, a page of another origin, and screenshots."""
 
 import asyncio
 import http.server
+import inspect
 import json
 import threading
 from collections.abc import Iterator
@@ -104,10 +105,12 @@ async def balance_shown(page: Page) -> str:
 
 
 async def eventually(probe: Any, wait_s: float = 20) -> Any:
-    """Polls an async probe until it returns something truthy."""
+    """Polls a probe (a function, async or not) until it returns something truthy."""
     deadline = asyncio.get_running_loop().time() + wait_s
     while True:
-        value = await probe()
+        value = probe()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if asyncio.get_running_loop().time() > deadline:

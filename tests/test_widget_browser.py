@@ -34,6 +34,7 @@ from tests.chat_client import ready_chat, recv_until, send
 from tests.serve_process import free_port, scratch_home
 
 DESKTOP = {"width": 1280, "height": 860}
+expect.set_options(timeout=15_000)  # a sign-up hashes a password: slow on a busy machine
 PHONE = {"width": 375, "height": 760}
 
 
@@ -53,6 +54,7 @@ def site(module_db, other_origin_port) -> Site:
                 "SANDBOX_PORT": str(free_port()),
                 "EMBED_ORIGINS": f"http://127.0.0.1:{other_origin_port}",
                 "MONITOR_TICK_S": "1",
+                "ACCESS_TOKEN_TTL_S": "75",  # the page renews it 60 s early: during the module
                 "DB_POOL_MIN": "1",
                 "LOG_LEVEL": "WARNING",
             },
@@ -250,6 +252,12 @@ async def test_goal_cards_chart_notification_and_goals_panel(desktop, site):
     await expect(goal.locator(".status")).to_have_text("active")
     await page.keyboard.press("Escape")
     await expect(page.locator("#goals-panel")).to_be_hidden()
+
+    await page.get_by_role("button", name="Transactions").click()
+    charges = page.locator("#transaction-list .transaction-amount")
+    await expect(charges.first).to_have_text(re.compile(r"^−\d+\.\d\d$"))
+    assert await charges.count() >= 2  # one per answered turn, the goal's checks too
+    await page.keyboard.press("Escape")
     assert errors == []
 
 
@@ -276,7 +284,7 @@ async def test_hostile_product_shows_as_text_and_runs_nothing(desktop, site):
 
 
 async def test_reconnect_after_the_connection_dropped(desktop, link):
-    page, _, errors = desktop
+    page, frames, errors = desktop
     stored = await page.locator("#conversation .msg[data-id]").count()
     assert link.cut() > 0
     banner = page.locator("#connection")
@@ -291,6 +299,8 @@ async def test_reconnect_after_the_connection_dropped(desktop, link):
     assert len(set(ids)) == len(ids) == stored
     await say(page, "what's my balance?")
     await expect(page.locator(".msg-cost")).to_have_count(1, timeout=30_000)
+    # By now the 75 s access token was renewed quietly and handed to the open socket.
+    await eventually(lambda: frames.of("authenticated"), wait_s=30)
     assert errors == []
 
 
