@@ -2,7 +2,9 @@
 their static files, and `/docs` + `/redoc` with Swagger UI's and ReDoc's files served
 from installed packages, so all of it works with no network."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
@@ -57,44 +59,46 @@ async def widget_script() -> FileResponse:
     )
 
 
-def offline(page: HTMLResponse) -> HTMLResponse:
-    """The docs pages' inline scripts stay; what they fetch stays here: ReDoc would load its
-    footer logo from its CDN (blocked, it then drops the image)."""
-    page.headers["Content-Security-Policy"] = "img-src 'self' data:; connect-src 'self'"
-    return page
+DOCS_URL = "/static/docs"
+DOCS_PAGES: dict[str, tuple[Callable[..., HTMLResponse], dict[str, Any]]] = {
+    "/docs": (
+        get_swagger_ui_html,
+        {
+            "swagger_js_url": f"{DOCS_URL}/swagger-ui-bundle.js",
+            "swagger_css_url": f"{DOCS_URL}/swagger-ui.css",
+            "swagger_favicon_url": f"{DOCS_URL}/favicon.png",
+        },
+    ),
+    "/redoc": (
+        get_redoc_html,
+        {
+            "redoc_js_url": f"{DOCS_URL}/redoc.standalone.js",
+            "redoc_favicon_url": f"{DOCS_URL}/favicon.png",
+            "with_google_fonts": False,
+        },
+    ),
+}
 
 
 @router.get("/docs")
-async def swagger_ui(request: Request) -> HTMLResponse:
-    return offline(
-        get_swagger_ui_html(
-            openapi_url=str(request.app.openapi_url),
-            title=f"{request.app.title} API",
-            swagger_js_url="/static/docs/swagger-ui-bundle.js",
-            swagger_css_url="/static/docs/swagger-ui.css",
-            swagger_favicon_url="/static/docs/favicon.png",
-        )
-    )
-
-
 @router.get("/redoc")
-async def redoc(request: Request) -> HTMLResponse:
-    return offline(
-        get_redoc_html(
-            openapi_url=str(request.app.openapi_url),
-            title=f"{request.app.title} API",
-            redoc_js_url="/static/docs/redoc.standalone.js",
-            redoc_favicon_url="/static/docs/favicon.png",
-            with_google_fonts=False,
-        )
+async def docs_page(request: Request) -> HTMLResponse:
+    """Swagger UI's or ReDoc's page on this server's copies of their files. Their inline
+    scripts stay; what they fetch stays here: ReDoc would load its footer logo from its CDN
+    (blocked, it then drops the image)."""
+    render, assets = DOCS_PAGES[request.url.path]
+    page = render(
+        openapi_url=str(request.app.openapi_url), title=f"{request.app.title} API", **assets
     )
+    page.headers["Content-Security-Policy"] = "img-src 'self' data:; connect-src 'self'"
+    return page
 
 
 def install(app: FastAPI, settings: Settings) -> None:
     """The pages, their files, and CORS for the embedding origins (no credentials: the
     refresh cookie never goes cross-site)."""
     app.include_router(router)
-    app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    app.mount(DOCS_URL, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     app.mount("/static", StaticFiles(directory=WEB), name="web")
     if settings.embedding_origins:
         app.add_middleware(
