@@ -301,6 +301,9 @@ async def test_reconnect_after_the_connection_dropped(desktop, link):
     await expect(page.locator(".msg-cost")).to_have_count(1, timeout=30_000)
     # By now the 75 s access token was renewed quietly and handed to the open socket.
     await eventually(lambda: frames.of("authenticated"), wait_s=30)
+
+    await page.reload()  # a return: signed in again from the refresh cookie, history shown
+    await expect(page.locator("#conversation .msg[data-id]")).to_have_count(stored + 2)
     assert errors == []
 
 
