@@ -383,6 +383,7 @@ async def test_keyboard_only_at_375_px(browser, site, module_db):
     await expect(refusal).to_contain_text("You don't have enough tokens for this message.")
     await expect(refusal).to_contain_text("0.05")  # the balance, and the price beside it
     await expect(page.locator(".msg-status.failed")).to_have_text("Not sent")
+    await expect(page.get_by_label("Balance")).to_contain_text("0.05")
     await shot(page, "phone-error-insufficient-balance")
     assert errors == []
     await context.close()

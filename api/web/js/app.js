@@ -73,6 +73,7 @@ function onFrame(frame) {
     return;
   }
   conversation.onFrame(frame, setBalance);
+  if (frame.type === "error" && frame.code === "insufficient_balance") refreshBalance();
   if (frame.type === "assistant_message") refreshGoals();
 }
 
@@ -108,6 +109,12 @@ async function startChat() {
   refreshGoals();
   refreshNotifications();
   $("message").focus();
+}
+
+async function refreshBalance() {
+  try {
+    setBalance((await api.get("/tokens/balance")).token_balance);
+  } catch { /* the next answer brings it */ }
 }
 
 async function refreshGoals() {

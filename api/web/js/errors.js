@@ -5,7 +5,6 @@
 const FRIENDLY = {
   invalid_credentials: "That email and password don't match an account.",
   email_taken: "An account with this email already exists. Log in instead?",
-  weak_password: "Choose a longer password: at least 10 characters.",
   too_many_attempts: "Too many attempts from here.",
   insufficient_balance: "You don't have enough tokens for this message.",
   rate_limited: "You're sending messages faster than allowed.",
@@ -38,10 +37,16 @@ export function bodyMessage(body) {
   return "";
 }
 
+// The server's messages are written for people, in lower case: made a sentence.
+function sentence(message) {
+  if (!message) return "";
+  return `${message[0].toUpperCase()}${message.slice(1)}${/[.!?)]$/.test(message) ? "" : "."}`;
+}
+
 export function friendly(code, message, retryAfter) {
   const known = FRIENDLY[code];
-  let text = known || message || "Something went wrong. Try again.";
-  if (known && WITH_DETAILS.has(code) && message) text += ` (${message})`;
+  let text = known || sentence(message) || "Something went wrong. Try again.";
+  if (known && WITH_DETAILS.has(code) && message) text += ` ${sentence(message)}`;
   if (retryAfter) text += ` Try again in ${retryAfter} s.`;
   return text;
 }
