@@ -144,15 +144,15 @@ async function refreshNotifications() {
   } catch { /* the badge stays as it was */ }
 }
 
-async function readNotification(notification, item) {
-  if (notification.status !== "read") {
-    socket?.send({ type: "read", notification_id: notification.id });
-    notification.status = "read";
-    unread = Math.max(0, unread - 1);
-    setUnread(unread);
-    item?.classList.remove("unread");
+// Opening a notification marks it read (over REST, to know when it is done).
+async function readNotification(notification) {
+  if (notification.status === "read") return;
+  try {
+    await api.post(`/notifications/${notification.id}/read`);
+  } catch (error) {
+    toast("Couldn't mark it read", error.message);
   }
-  if (item) item.classList.toggle("expanded");
+  await refreshNotifications();
 }
 
 function notified(frame) {
@@ -160,10 +160,8 @@ function notified(frame) {
   unread += 1;
   setUnread(unread);
   toast(frame.title, frame.message, async () => {
-    await refreshNotifications();
     openPanel("notifications-panel", $("open-notifications"));
-    const notification = { id: frame.id, status: "unread" };
-    readNotification(notification, null);
+    await readNotification({ id: frame.id, status: "unread" });
   });
   refreshNotifications();
   refreshGoals();

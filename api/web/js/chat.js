@@ -218,7 +218,9 @@ export class Conversation {
     if (messages.length) this.oldest = messages[0].id;
     if (older) this.root.prepend(...nodes);
     else {
-      const waiting = [...this.pending.values()].map((p) => p.node);
+      // A waiting message the history already holds is shown once, from the history.
+      const stored = new Set(messages.map((m) => m.client_message_id).filter(Boolean));
+      const waiting = [...this.pending].filter(([id]) => !stored.has(id)).map(([, p]) => p.node);
       this.root.replaceChildren(...nodes, ...waiting);
       this.scroll();
     }

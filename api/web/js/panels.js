@@ -92,7 +92,7 @@ export function renderNotifications(items, open) {
     const button = el("button", "notification-open");
     button.type = "button";
     button.append(el("strong", null, n.title), el("span", null, n.message), el("time", null, when(n.created_at)));
-    button.addEventListener("click", () => open(n, item));
+    button.addEventListener("click", () => open(n));
     item.append(button);
     list.append(item);
   }
