@@ -3,7 +3,8 @@
 import { dollars } from "./cards.js";
 
 const $ = (id) => document.getElementById(id);
-const MAX_TOASTS = 3; // older ones stay in the notifications panel
+// Older ones stay in the notifications panel; a phone shows only the newest.
+const maxToasts = () => (window.matchMedia("(max-width: 600px)").matches ? 1 : 3);
 const TOAST_MS = 8000;
 
 function el(tag, className, text) {
@@ -119,6 +120,6 @@ export function toast(title, message, onOpen) {
   box.append(open, close);
   const shelf = $("toasts");
   shelf.append(box);
-  while (shelf.children.length > MAX_TOASTS) shelf.firstElementChild.remove();
+  while (shelf.children.length > maxToasts()) shelf.firstElementChild.remove();
   setTimeout(() => box.remove(), TOAST_MS);
 }
