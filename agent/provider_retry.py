@@ -12,8 +12,8 @@ add up to at most LLM_RETRY_WAIT_MAX_S: a Retry-After past what is left fails th
 once, saying when to try again. A call that fails for good raises LLMUnavailable, and
 agent.turn stores no reply and charges no chat_turn.
 
-Text a failed call had streamed is void: before each retry the turn is told (a custom
-stream event, which the turn sends on as a `model_retry` frame).
+Text a failed call had streamed is void: before each retry the client is told (a
+`model_retry` frame, written to the stream and sent on by the turn).
 """
 
 import asyncio
@@ -22,7 +22,6 @@ import math
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import openai
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
@@ -158,6 +157,12 @@ class ProviderRetry(AgentMiddleware):
                 if not may_help or retry > settings.llm_max_retries or not within:
                     raise unavailable(what, retry, may_help, asked) from error
                 waited += wait
-                event: dict[str, Any] = {"attempt": retry + 1, "wait_s": round(wait, 3)}
-                request.runtime.stream_writer({"model_retry": {**event, "reason": what}})
+                request.runtime.stream_writer(
+                    {
+                        "type": "model_retry",
+                        "attempt": retry + 1,
+                        "wait_s": round(wait, 3),
+                        "reason": what,
+                    }
+                )
                 await asyncio.sleep(wait)

@@ -119,11 +119,6 @@ class TurnRecorder:
             log.info("turn %s: client gone, finishing without it", self.turn_id)
             self.client_gone = True
 
-    async def on_retry(self, event: dict[str, Any]) -> None:
-        """A model call is tried again (agent.provider_retry): the text it streamed is void."""
-        if "model_retry" in event:
-            await self.send({"type": "model_retry", **event["model_retry"]})
-
     async def on_chunk(self, chunk: BaseMessage, meta: dict[str, Any]) -> None:
         from_model = meta.get("langgraph_node") == "model"
         if from_model and isinstance(chunk, AIMessageChunk) and chunk.text:
@@ -260,8 +255,8 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
                 await recorder.on_chunk(*data)
             elif mode == "updates":
                 await recorder.on_update(data)
-            else:
-                await recorder.on_retry(data)
+            else:  # frames written while a node runs: market_status, model_retry
+                await recorder.send(data)
     except Exception as error:
         await settle_failed_turn(request, context, turn_id, asked_id, error)
         raise

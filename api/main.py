@@ -13,7 +13,7 @@ from api.errors import install_error_handlers
 from api.inputs import CheckedInput
 from api.pending_auth import PendingAuth
 from api.routes import auth as auth_routes
-from api.routes import chat_ws, deals, goals, health, markets, me, notifications, tokens
+from api.routes import chat_ws, deals, goals, health, markets, me, notifications, tokens, web
 from core import auth
 from core.chat import ChatRuntime
 from core.config import Settings, get_settings
@@ -69,7 +69,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level.upper())
-    app = FastAPI(title="dealagent", lifespan=lifespan)
+    app = FastAPI(title="dealagent", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     auth.configure(settings)
     app.state.mailer = mailer_from_settings(settings)
@@ -96,4 +96,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for routes in (auth_routes, me, tokens, deals, markets, goals, notifications):
         app.include_router(routes.router, prefix="/api/v1")
     app.include_router(chat_ws.router)
+    web.install(app, settings)  # the chat app, /widget.js, /docs and /redoc, all offline
     return app

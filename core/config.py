@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         description="Chat sockets from one client address still waiting for their auth frame; "
         "more are closed with 1013.",
     )
+    embed_origins: str = Field(
+        default="",
+        description="Space- or comma-separated origins (https://shop.example) whose pages may "
+        "embed the chat widget and call the REST API from the browser. Empty: this origin only.",
+    )
     ws_ping_interval_s: float = Field(default=20, description="Idle sockets are pinged this often.")
     ws_ping_timeout_s: float = Field(default=20, description="Unanswered pings drop the socket.")
 
@@ -249,6 +254,10 @@ class Settings(BaseSettings):
 
     def market_credentials_set(self) -> bool:
         return any(getattr(self, name) for name in MARKET_SECRETS)
+
+    @property
+    def embedding_origins(self) -> list[str]:
+        return [o.rstrip("/") for o in self.embed_origins.replace(",", " ").split() if o]
 
     @property
     def home(self) -> Path:

@@ -1,6 +1,7 @@
 """The market and deal tools: search_markets, query_deals, track_product_url, for the
 signed-in user only (the user comes from runtime.context, never from the model)."""
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
@@ -16,7 +17,7 @@ from core.models.enums import DealStatus, GoalStatus, MarketCategory, MarketType
 from core.plain import decimal_text
 from markets import tracking
 from markets.base import Offer
-from markets.search import ProductMatch, SearchRequest, search
+from markets.search import MarketProgress, ProductMatch, SearchRequest, search
 from tools.common import Percent, Price, ToolArgs, agent_tool
 from tools.context import AgentContext, ServiceUse
 
@@ -70,6 +71,8 @@ def offer_view(offer: Offer) -> dict[str, Any]:
         "discount_percent": money(offer.discount_percent),
         "available": offer.available,
         "seller": offer.seller_name,
+        "seller_rating": money(offer.seller_rating),
+        "image_url": offer.image_url,
         "url": offer.url,
     }
 
@@ -93,6 +96,8 @@ def deal_view(deal: Deal) -> dict[str, Any]:
         "discount_percent": money(deal.discount_percent),
         "status": deal.status.value,
         "market": deal.meta_data.get("market"),
+        "seller_rating": money(deal.seller_rating),
+        "image_url": deal.image_url,
         "url": deal.url,
         "last_checked_at": deal.last_checked_at.isoformat() if deal.last_checked_at else None,
     }
@@ -115,6 +120,24 @@ async def within_goal_limit(ctx: AgentContext, goal_id: UUID, service: str, what
     raise deals.DealError(message)
 
 
+def market_frames(runtime: ToolRuntime[AgentContext]) -> Callable[[MarketProgress], None]:
+    """Each market's progress as a `market_status` frame on the turn's stream (the chat
+    shows it while the search runs)."""
+
+    def write(step: MarketProgress) -> None:
+        frame: dict[str, Any] = {
+            "type": "market_status",
+            "call_id": runtime.tool_call_id,
+            "market": step.market.value,
+            "status": step.status,
+        }
+        if step.report is not None:
+            frame |= {"count": step.report.count, "elapsed_ms": step.report.elapsed_ms}
+        runtime.stream_writer(frame)
+
+    return write
+
+
 @agent_tool(SearchMarketsArgs)
 async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict[str, Any]:
     """Search Amazon, Walmart, eBay, Target and Best Buy at once for current offers.
@@ -126,7 +149,9 @@ async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> d
     if args.goal_id is not None:
         await within_goal_limit(ctx, args.goal_id, "market_search", "this search")
     request = SearchRequest(**args.model_dump(exclude={"goal_id"}))
-    result = await search(ctx.sessions, ctx.http, request, settings=ctx.settings)
+    result = await search(
+        ctx.sessions, ctx.http, request, settings=ctx.settings, progress=market_frames(runtime)
+    )
     if any(report.status == "ok" for report in result.market_reports):
         # Charged only if some market answered, as a monitor check: failed work is not paid.
         ctx.services_used.append(ServiceUse("market_search", goal_id=args.goal_id))

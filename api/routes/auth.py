@@ -1,6 +1,6 @@
 """Sign-up, login, token refresh, logout and password resets under /auth."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from api.deps import (
@@ -13,6 +13,7 @@ from api.deps import (
     ThrottleDep,
     client_address,
 )
+from api.refresh_cookie import forget_refresh, keep_refresh, refresh_from
 from api.routes.me import Profile
 from core import accounts
 from core.login import TokenPair, login, logout, refresh_login
@@ -41,6 +42,11 @@ class Credentials(Strict):
         default=TokenScope.FULL,
         description="full: everything; limited: chat and read, no account changes; read: read only",
     )
+    refresh_cookie: bool = Field(
+        default=False,
+        description="For browsers: the refresh token goes into an HttpOnly, SameSite=Strict "
+        "cookie for /api/v1/auth instead of the body (refresh_token is then null).",
+    )
 
 
 class RefreshRequest(Strict):
@@ -58,16 +64,16 @@ class ResetConfirmation(Strict):
 
 class Tokens(BaseModel):
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = Field(description="null when it was set as a cookie")
     token_type: str = "bearer"
     expires_in: int
     scope: TokenScope
 
     @classmethod
-    def of(cls, pair: TokenPair) -> "Tokens":
+    def of(cls, pair: TokenPair, *, in_cookie: bool = False) -> "Tokens":
         return cls(
             access_token=pair.access_token,
-            refresh_token=pair.refresh_token,
+            refresh_token=None if in_cookie else pair.refresh_token,
             expires_in=pair.expires_in,
             scope=pair.scope,
         )
@@ -102,6 +108,7 @@ async def register(
 async def log_in(
     body: Credentials,
     request: Request,
+    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     throttle: ThrottleDep,
@@ -116,16 +123,31 @@ async def log_in(
         client=client,
         scope=body.scope,
     )
-    return Tokens.of(pair)
+    if body.refresh_cookie:
+        keep_refresh(request, response, pair, settings)
+    return Tokens.of(pair, in_cookie=body.refresh_cookie)
 
 
 @router.post("/refresh")
-async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> Tokens:
-    return Tokens.of(await refresh_login(session, settings, body.refresh_token))
+async def refresh(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: RefreshRequest | None = None,
+) -> Tokens:
+    """With a body, the refresh token in it; without one, the browser's refresh cookie
+    (rotated: the answer sets the new one)."""
+    if body is not None:
+        return Tokens.of(await refresh_login(session, settings, body.refresh_token))
+    pair = await refresh_login(session, settings, refresh_from(request))
+    keep_refresh(request, response, pair, settings)
+    return Tokens.of(pair, in_cookie=True)
 
 
 @router.post("/logout", status_code=204)
-async def log_out(token: BearerToken, session: SessionDep) -> None:
+async def log_out(token: BearerToken, response: Response, session: SessionDep) -> None:
+    forget_refresh(response)
     await logout(session, token)
 
 

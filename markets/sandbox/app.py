@@ -26,6 +26,7 @@ from core.models.enums import MarketType as M
 from markets import sigv4
 from markets.categories import CATEGORY_IDS
 from markets.sandbox.admin import admin_routes
+from markets.sandbox.images import image_route
 from markets.sandbox.page import product_page_html
 from markets.sandbox.state import Fault, SandboxState
 from markets.sandbox.wire import RENDER
@@ -474,6 +475,7 @@ def create_sandbox_app(settings: Settings, state: SandboxState | None = None) ->
             Route("/ebay/itm/{item}", sandbox.page(M.EBAY)),
             Route("/target/p/{slug}/-/A-{item}", sandbox.page(M.TARGET)),
             Route("/bestbuy/site/{slug}/{item}.p", sandbox.page(M.BESTBUY)),
+            Route("/images/{name}.jpg", image_route(sandbox.state)),
             *admin_routes(sandbox.state),
         ]
     )
