@@ -14,12 +14,12 @@ from core.models.enums import DealSource, MarketType
 from markets.base import (
     Adapter,
     Endpoint,
+    MalformedResponse,
     MarketQuery,
     NotConfigured,
     Offer,
     list_price,
     money,
-    parse_each,
     read_json,
 )
 from markets.categories import category_id, category_of
@@ -66,15 +66,28 @@ def search_params(settings: Settings, query: MarketQuery) -> dict[str, str]:
     return params
 
 
-def parse_item(item: dict[str, Any]) -> Offer:
+def link(item: dict[str, Any], affiliate: bool) -> str:
+    """productTrackingUrl is the link v2 documents (the publisher's tracking link when a
+    publisherId was sent); productUrl, where an answer still has it, is the plain one."""
+    tracking, plain = item.get("productTrackingUrl"), item.get("productUrl")
+    url = (tracking or plain) if affiliate else (plain or tracking)
+    if not url:
+        raise MalformedResponse(f"item {item.get('itemId')} has no productTrackingUrl")
+    return url
+
+
+def parse_item(item: dict[str, Any], affiliate: bool = False) -> Offer:
     stock = item.get("stock")
     current = money(item["salePrice"])
+    if current is None:
+        raise MalformedResponse(f"item {item.get('itemId')} has no salePrice")
+    department = str(item.get("categoryNode", "")).split("_")[0]
     return Offer(
         market=MarketType.WALMART,
         source=DealSource.WALMART,
         item_id=str(item["itemId"]),
         title=item["name"],
-        url=item["productUrl"],
+        url=link(item, affiliate),
         current_price=current,
         original_price=list_price(current, money(item.get("msrp"))),
         image_url=item.get("largeImage") or item.get("mediumImage"),
@@ -88,7 +101,9 @@ def parse_item(item: dict[str, Any]) -> Offer:
             "two_day": item.get("isTwoDayShippingEligible"),
         },
         product_specs={"brand": item.get("brandName"), "model": item.get("modelNumber")},
-        category=category_of(MarketType.WALMART, str(item.get("categoryNode", "")).split("_")[0]),
+        category=category_of(
+            MarketType.WALMART, department, names=str(item.get("categoryPath") or "").split("/")
+        ),
         upc=item.get("upc"),
         mpn=item.get("modelNumber"),
     )
@@ -105,4 +120,5 @@ class WalmartAdapter(Adapter):
             endpoint.url, params=search_params(self.settings, query), headers=headers
         )
         data = read_json(response)
-        return parse_each(data.get("items", []), parse_item)
+        affiliate = bool(self.settings.walmart_publisher_id)
+        return self.parse_each(data.get("items", []), lambda item: parse_item(item, affiliate))
