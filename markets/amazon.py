@@ -49,6 +49,7 @@ RESOURCES = [
     "offersV2.listings.type",
 ]
 THROTTLED = "TooManyRequests"
+SIZES = ("large", "medium", "small")  # the largest image the answer has
 
 
 def creators_api(settings: Settings) -> bool:
@@ -146,6 +147,13 @@ def listing_of(item: dict[str, Any]) -> tuple[dict[str, Any], Any, Any] | None:
     return None
 
 
+def primary_image(item: dict[str, Any]) -> str | None:
+    primary = (item.get("images") or {}).get("primary") or {}
+    return next(
+        (primary[size]["url"] for size in SIZES if (primary.get(size) or {}).get("url")), None
+    )
+
+
 def in_stock(availability: dict[str, Any]) -> bool:
     # OffersV2 says IN_STOCK / OUT_OF_STOCK / ...; the retired Offers said Now / OutOfStock.
     return str(availability.get("type") or "").replace("_", "").lower() != "outofstock"
@@ -175,9 +183,7 @@ def parse_item(raw: dict[str, Any], partner_tag: str | None = None) -> Offer | N
         current_price=current,
         currency=price.get("currency", "USD"),
         original_price=money(basis.get("amount")),
-        image_url=((((item.get("images") or {}).get("primary") or {}).get("large")) or {}).get(
-            "url"
-        ),
+        image_url=primary_image(item),
         description=" ".join(features) or None,
         seller_name=(listing.get("merchantinfo") or {}).get("name"),
         available=in_stock(availability),

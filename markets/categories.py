@@ -135,6 +135,23 @@ CATEGORY_NAMES: dict[M, dict[C, tuple[str, ...]]] = {
         C.BEAUTY: ("beauty", "luxury beauty", "beauty & personal care"),
         C.GROCERY: ("grocery", "grocery & gourmet food"),
     },
+    # eBay US top-level category names (item summaries name every level of the item's path).
+    M.EBAY: {
+        C.ELECTRONICS: (
+            "consumer electronics",
+            "computers/tablets & networking",
+            "cell phones & accessories",
+            "video games & consoles",
+            "cameras & photo",
+        ),
+        C.FASHION: ("clothing, shoes & accessories", "jewelry & watches"),
+        C.HOME: ("home & garden",),
+        C.BOOKS: ("books & magazines", "books"),
+        C.TOYS: ("toys & hobbies",),
+        C.SPORTS: ("sporting goods",),
+        C.AUTOMOTIVE: ("ebay motors",),
+        C.BEAUTY: ("health & beauty",),
+    },
     # Walmart categoryPath crumbs (departments of walmart.com).
     M.WALMART: {
         C.ELECTRONICS: ("electronics", "cell phones", "video games", "computers"),

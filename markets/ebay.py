@@ -83,6 +83,7 @@ def parse_item(item: dict[str, Any], affiliate: bool = False) -> Offer:
     if not price or money(price.get("value")) is None:
         raise MalformedResponse(f"item {item.get('itemId')} has neither price nor current bid")
     marketing = item.get("marketingPrice") or {}
+    categories = item.get("categories") or []
     seller = item.get("seller") or {}
     shipping = (item.get("shippingOptions") or [{}])[0]
     url = (affiliate and item.get("itemAffiliateWebUrl")) or item["itemWebUrl"]
@@ -115,7 +116,9 @@ def parse_item(item: dict[str, Any], affiliate: bool = False) -> Offer:
         },
         product_specs=specs,
         category=category_of(
-            MarketType.EBAY, *(c.get("categoryId") for c in item.get("categories") or [])
+            MarketType.EBAY,
+            *(c.get("categoryId") for c in categories),
+            names=[c.get("categoryName") or "" for c in categories],
         ),
     )
 

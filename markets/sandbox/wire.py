@@ -136,7 +136,7 @@ def ebay_item(p: Product, q: Quote, base: str) -> dict[str, Any]:
         "categories": [{"categoryId": CATEGORY_IDS[M.EBAY][p.category], "categoryName": "x"}],
         "itemLocation": {"postalCode": "950**", "country": "US"},
     }
-    if p.pid % AUCTION_EVERY == 0:
+    if p.pid % AUCTION_EVERY == 0 and not q.pinned:
         # An auction-only listing carries its current bid, and no price (as eBay's do).
         del item["price"]
         item |= {
