@@ -24,6 +24,8 @@ from markets.base import (
 )
 from markets.categories import category_id, category_of
 
+PUBID = "|PUBID|"
+
 
 def signature_input(consumer_id: str, timestamp_ms: str, key_version: str) -> bytes:
     # Walmart signs the sorted header values, each followed by a newline.
@@ -66,17 +68,19 @@ def search_params(settings: Settings, query: MarketQuery) -> dict[str, str]:
     return params
 
 
-def link(item: dict[str, Any], affiliate: bool) -> str:
-    """productTrackingUrl is the link v2 documents (the publisher's tracking link when a
-    publisherId was sent); productUrl, where an answer still has it, is the plain one."""
+def link(item: dict[str, Any], publisher: str | None) -> str:
+    """productTrackingUrl is the link v2 documents, with |PUBID| standing for the publisher's
+    Impact id, which we put in when we have one; productUrl, where an answer still has it,
+    is the plain link."""
     tracking, plain = item.get("productTrackingUrl"), item.get("productUrl")
-    url = (tracking or plain) if affiliate else (plain or tracking)
-    if not url:
+    if publisher and tracking:
+        return tracking.replace(PUBID, publisher)
+    if not (plain or tracking):
         raise MalformedResponse(f"item {item.get('itemId')} has no productTrackingUrl")
-    return url
+    return plain or tracking
 
 
-def parse_item(item: dict[str, Any], affiliate: bool = False) -> Offer:
+def parse_item(item: dict[str, Any], publisher: str | None = None) -> Offer:
     stock = item.get("stock")
     current = money(item["salePrice"])
     if current is None:
@@ -87,7 +91,7 @@ def parse_item(item: dict[str, Any], affiliate: bool = False) -> Offer:
         source=DealSource.WALMART,
         item_id=str(item["itemId"]),
         title=item["name"],
-        url=link(item, affiliate),
+        url=link(item, publisher),
         current_price=current,
         original_price=list_price(current, money(item.get("msrp"))),
         image_url=item.get("largeImage") or item.get("mediumImage"),
@@ -120,5 +124,5 @@ class WalmartAdapter(Adapter):
             endpoint.url, params=search_params(self.settings, query), headers=headers
         )
         data = read_json(response)
-        affiliate = bool(self.settings.walmart_publisher_id)
-        return self.parse_each(data.get("items", []), lambda item: parse_item(item, affiliate))
+        publisher = self.settings.walmart_publisher_id
+        return self.parse_each(data.get("items", []), lambda item: parse_item(item, publisher))

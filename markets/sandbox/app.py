@@ -119,13 +119,6 @@ def faulty(market: M, fault: Fault) -> Response | None:
     return None
 
 
-def publisher_tracked(item: dict[str, Any], publisher: str | None) -> dict[str, Any]:
-    """The tracking link names the publisher who asked; without one it names nobody."""
-    url = item["productTrackingUrl"]
-    tracked = url.replace("|PUBID|", publisher) if publisher else url.split("&sourceid=")[0]
-    return item | {"productTrackingUrl": tracked}
-
-
 class Sandbox:
     def __init__(self, settings: Settings, state: SandboxState) -> None:
         self.creds = settings
@@ -375,7 +368,6 @@ class Sandbox:
         start = max(int(params.get("start", "1")), 1)
         page = hits[start - 1 : start - 1 + count]
         base = self.base(request)
-        publisher = params.get("publisherId")
         return JSONResponse(
             {
                 "query": params["query"],
@@ -384,10 +376,7 @@ class Sandbox:
                 "totalResults": len(hits),
                 "start": start,
                 "numItems": len(page),
-                "items": [
-                    publisher_tracked(RENDER[M.WALMART](h.product, h.quote, base), publisher)
-                    for h in page
-                ],
+                "items": [RENDER[M.WALMART](h.product, h.quote, base) for h in page],
                 "facets": [],
             }
         )
