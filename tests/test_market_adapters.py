@@ -3,6 +3,8 @@
 parsing of its answer. Plus SigV4 against the S3 documentation's example (AWS's own test
 suite is tests/test_sigv4_suite.py)."""
 
+import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
@@ -11,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.responses import RedirectResponse, StreamingResponse
 from starlette.routing import Route
 
+from core.config import Settings
 from core.models.enums import DealSource, MarketCategory, MarketType
 from core.reference_data import DEFAULT_MARKETS
 from markets import oauth, sigv4
@@ -201,3 +204,64 @@ async def test_an_oversized_page_is_refused_without_reading_it_all():
         async with httpx.AsyncClient() as http:
             with pytest.raises(NotAProductPage, match="larger than"):
                 await fetch_product_page(http, f"{url}/big", allow_private=True, timeout_s=10)
+
+
+@pytest.mark.parametrize(
+    ("market", "setting", "marker"),
+    [
+        (MarketType.AMAZON, {}, "tag=dealagent-20"),
+        (MarketType.EBAY, {"ebay_campaign_id": "5338"}, "campid=5338"),
+        (MarketType.WALMART, {"walmart_publisher_id": "pub77"}, "sourceid=imp_pub77"),
+    ],
+)
+async def test_deal_links_are_affiliate_links_when_configured(
+    market, setting, marker, creds, sandbox
+):
+    oauth._tokens.clear()
+    plain = await run(market, creds, sandbox, MarketQuery("monitor", limit=5))
+    tracked = await run(
+        market, creds.model_copy(update=setting), sandbox, MarketQuery("monitor", limit=5)
+    )
+    assert tracked and all(marker in offer.url for offer in tracked)
+    if market is not MarketType.AMAZON:  # Amazon's links carry the partner tag already
+        assert not any(marker in offer.url for offer in plain)
+
+
+async def test_the_sandbox_serves_the_awkward_items_real_apis_send(creds, sandbox):
+    """eBay auctions (a current bid, no price); Target sale items priced only in display
+    strings: all parsed, none skipped."""
+    query = MarketQuery("monitor", limit=50)
+    async with httpx.AsyncClient() as http:
+        ebay_adapter = adapter_for(MarketType.EBAY, creds)
+        offers = await ebay_adapter.search(
+            http, Endpoint(sandbox, ENDPOINTS[MarketType.EBAY]), query
+        )
+        assert any(o.product_specs.get("auction") for o in offers)
+        target = adapter_for(MarketType.TARGET, creds)
+        endpoint = Endpoint(sandbox, ENDPOINTS[MarketType.TARGET])
+        offers = await target.search(http, endpoint, query)
+        raw = await http.get(
+            endpoint.url, params={"key": creds.target_api_key, "keyword": "monitor"}
+        )
+    shown_only = [
+        p["tcin"]
+        for p in raw.json()["data"]["search"]["products"]
+        if "current_retail" not in p["price"]
+    ]
+    assert shown_only and set(shown_only) <= {o.item_id for o in offers}
+    assert ebay_adapter.skipped == target.skipped == []
+
+
+async def test_the_sandbox_refuses_retired_amazon_resources(sandbox):
+    from markets.amazon import capitalized, search_body, signed_headers
+
+    settings = market_settings(Settings())
+    body = capitalized(search_body(settings, MarketQuery("tv")))
+    body["Resources"].append("Offers.Listings.Price")
+    payload = json.dumps(body).encode()
+    url = sandbox + ENDPOINTS[MarketType.AMAZON]
+    headers = signed_headers(settings, url, payload, datetime.now(UTC))
+    async with httpx.AsyncClient() as http:
+        response = await http.post(url, content=payload, headers=headers)
+    assert response.status_code == 400
+    assert "[Offers.Listings.Price]" in response.json()["Errors"][0]["Message"]
