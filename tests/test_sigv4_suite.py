@@ -4,6 +4,7 @@ tests/samples/sigv4, from awslabs/aws-c-auth; see tests/samples/SOURCES.md)."""
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,30 +58,26 @@ def test_vector(case: str) -> None:
     credentials = context["credentials"]
     if credentials.get("token") and not context.get("omit_session_token"):
         headers.append(("X-Amz-Security-Token", credentials["token"]))
-    request, _ = sigv4.canonical_request(
-        method=method,
-        path=path,
-        query=query,
-        headers=headers,
-        payload=body,
-        normalize=context["normalize"],
-    )
+    signed: dict[str, Any] = {
+        "method": method,
+        "path": path,
+        "query": query,
+        "headers": headers,
+        "payload": body,
+        "normalize": context["normalize"],
+    }
+    request, _ = sigv4.canonical_request(**signed)
     expected = (SUITE / case / "header-canonical-request.txt").read_text()
     assert request == expected
     to_sign = sigv4.string_to_sign(request, amz_date, context["region"], context["service"])
     assert to_sign == (SUITE / case / "header-string-to-sign.txt").read_text()
     authorization = sigv4.authorization(
-        method=method,
-        path=path,
-        query=query,
-        headers=headers,
-        payload=body,
+        **signed,
         access_key=credentials["access_key_id"],
         secret_key=credentials["secret_access_key"],
         region=context["region"],
         service=context["service"],
         amz_date=amz_date,
-        normalize=context["normalize"],
     )
     signature = (SUITE / case / "header-signature.txt").read_text().strip()
     assert authorization.endswith(f"Signature={signature}")
