@@ -265,3 +265,13 @@ async def test_the_sandbox_refuses_retired_amazon_resources(sandbox):
         response = await http.post(url, content=payload, headers=headers)
     assert response.status_code == 400
     assert "[Offers.Listings.Price]" in response.json()["Errors"][0]["Message"]
+
+
+async def test_with_the_sandbox_amazon_speaks_pa_api_even_with_a_creators_credential(
+    settings, sandbox
+):
+    real = settings.model_copy(
+        update={"amazon_credential_id": "x", "amazon_credential_secret": "y"}
+    )
+    offers = await run(MarketType.AMAZON, market_settings(real), sandbox, MarketQuery("monitor"))
+    assert offers and all(offer.url.startswith(sandbox) for offer in offers)
