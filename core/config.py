@@ -12,6 +12,8 @@ MARKET_SECRETS = (
     "amazon_access_key",
     "amazon_secret_key",
     "amazon_partner_tag",
+    "amazon_credential_id",
+    "amazon_credential_secret",
     "ebay_client_id",
     "ebay_client_secret",
     "walmart_consumer_id",
@@ -235,18 +237,44 @@ class Settings(BaseSettings):
     market_backoff_max_s: float = Field(default=900, description="Longest such pause.")
     amazon_access_key: str | None = Field(default=None, description="PA-API 5.0 access key.")
     amazon_secret_key: str | None = Field(default=None, description="PA-API 5.0 secret key.")
-    amazon_partner_tag: str | None = Field(default=None, description="Associates partner tag.")
+    amazon_partner_tag: str | None = Field(
+        default=None, description="Associates partner tag: every Amazon link earns for it."
+    )
     amazon_region: str = Field(default="us-east-1", description="PA-API region for SigV4.")
-    amazon_marketplace: str = Field(default="www.amazon.com", description="PA-API marketplace.")
+    amazon_marketplace: str = Field(default="www.amazon.com", description="Amazon marketplace.")
+    # Amazon's Creators API, PA-API 5.0's successor; used whenever its credential is set.
+    amazon_credential_id: str | None = Field(default=None, description="Creators API id.")
+    amazon_credential_secret: str | None = Field(
+        default=None, description="Creators API credential secret."
+    )
+    amazon_credential_version: str = Field(
+        default="2.1", description="Creators API credential version (2.1 NA, 2.2 EU, 2.3 FE)."
+    )
+    amazon_token_url: str = Field(
+        default="https://creatorsapi.auth.us-west-2.amazoncognito.com/oauth2/token",
+        description="Creators API OAuth 2.0 token endpoint for the credential's region.",
+    )
+    amazon_creators_url: str = Field(
+        default="https://creatorsapi.amazon/catalog/v1/searchItems",
+        description="Creators API SearchItems endpoint.",
+    )
     ebay_client_id: str | None = Field(default=None, description="eBay app id (client id).")
     ebay_client_secret: str | None = Field(default=None, description="eBay cert id (secret).")
     ebay_marketplace_id: str = Field(default="EBAY_US", description="X-EBAY-C-MARKETPLACE-ID.")
+    ebay_campaign_id: str | None = Field(
+        default=None, description="eBay Partner Network campaign id (affiliate links)."
+    )
+    ebay_affiliate_reference_id: str | None = Field(
+        default=None, description="EPN custom reference id, reported back with each sale."
+    )
     walmart_consumer_id: str | None = Field(default=None, description="Walmart consumer id.")
     walmart_key_version: str = Field(default="1", description="Walmart private key version.")
     walmart_private_key: str | None = Field(
         default=None, description="PEM of the RSA key registered with Walmart (signs requests)."
     )
-    walmart_publisher_id: str | None = Field(default=None, description="Impact publisher id.")
+    walmart_publisher_id: str | None = Field(
+        default=None, description="Impact publisher id: links become Walmart's tracking URL."
+    )
     bestbuy_api_key: str | None = Field(default=None, description="Best Buy Products API key.")
     target_api_key: str | None = Field(
         default=None, description="RedSky key (else the markets row's api_key)."

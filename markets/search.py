@@ -169,9 +169,10 @@ async def ask(
     if admission.verdict is not health.Verdict.ADMITTED:
         return report(VERDICT_STATUS[admission.verdict], admission.detail), []
     endpoint = Endpoint(row.base_url, row.api_endpoint or "", row.api_key)
+    adapter = adapter_for(row.type, settings)
     try:
         async with asyncio.timeout(settings.market_timeout_s):
-            found = await adapter_for(row.type, settings).search(http, endpoint, query)
+            found = await adapter.search(http, endpoint, query)
     except NotConfigured as error:
         return report("skipped", str(error)), []
     except TimeoutError:
@@ -180,7 +181,12 @@ async def ask(
         return report("timeout", detail), []
     except RemoteRateLimited as error:
         await health.record_failure(
-            sessions, row.id, settings, str(error), remote_rate_limited=True
+            sessions,
+            row.id,
+            settings,
+            str(error),
+            remote_rate_limited=True,
+            retry_after_s=error.retry_after_s,
         )
         return report("rate_limited", str(error)), []
     except (MarketError, httpx.HTTPError) as error:
@@ -193,7 +199,11 @@ async def ask(
         await health.record_failure(sessions, row.id, settings, detail)
         return report("error", detail), []
     await health.record_success(sessions, row.id)
-    return report("ok", admission.detail, len(found)), found
+    detail = admission.detail
+    if skipped := adapter.skipped:
+        await health.record_skipped(sessions, row.id, skipped)
+        detail += f"; skipped {len(skipped)} unreadable item(s): {skipped[-1]}"
+    return report("ok", detail, len(found)), found
 
 
 def wanted(request: SearchRequest, offer: Offer) -> bool:
