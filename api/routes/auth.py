@@ -13,13 +13,22 @@ from api.deps import (
     ThrottleDep,
     client_address,
 )
+from api.problems import ANY_SCOPE, declared
 from api.routes.me import Profile
 from core import accounts
 from core.login import TokenPair, login, logout, refresh_login
 from core.models.enums import TokenScope
+from core.passwords import MAX_LENGTH
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 Password = Field(min_length=1, max_length=1024)
+# Its minLength in the OpenAPI document is PASSWORD_MIN_LENGTH (api.openapi).
+NewPassword = Field(
+    max_length=MAX_LENGTH,
+    description="At least PASSWORD_MIN_LENGTH characters, at least 4 different ones, not only "
+    "letters nor only digits (else 422 weak_password).",
+    examples=["a long passphrase 1"],
+)
 RawToken = Field(min_length=1, max_length=512)
 
 
@@ -29,7 +38,7 @@ class Strict(BaseModel):
 
 class Registration(Strict):
     email: EmailStr
-    password: str = Password
+    password: str = NewPassword
     name: str | None = Field(default=None, min_length=1, max_length=255)
     referral_code: str | None = Field(default=None, max_length=10)
 
@@ -53,7 +62,7 @@ class ResetRequest(Strict):
 
 class ResetConfirmation(Strict):
     token: str = RawToken
-    new_password: str = Password
+    new_password: str = NewPassword
 
 
 class Tokens(BaseModel):
@@ -77,7 +86,11 @@ class Notice(BaseModel):
     detail: str
 
 
-@router.post("/register", status_code=201)
+@router.post(
+    "/register",
+    status_code=201,
+    **declared("email_taken", "weak_password", "unknown_referral_code", "too_many_attempts"),
+)
 async def register(
     body: Registration,
     request: Request,
@@ -98,7 +111,7 @@ async def register(
     return Profile.of(user)
 
 
-@router.post("/login")
+@router.post("/login", **declared("invalid_credentials", "account_disabled", "too_many_attempts"))
 async def log_in(
     body: Credentials,
     request: Request,
@@ -119,17 +132,20 @@ async def log_in(
     return Tokens.of(pair)
 
 
-@router.post("/refresh")
+@router.post(
+    "/refresh",
+    **declared("invalid_token", "token_expired", "token_revoked", "token_reused", "account_disabled"),
+)
 async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> Tokens:
     return Tokens.of(await refresh_login(session, settings, body.refresh_token))
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, **declared(scopes=ANY_SCOPE))
 async def log_out(token: BearerToken, session: SessionDep) -> None:
     await logout(session, token)
 
 
-@router.post("/password-reset/request", status_code=202)
+@router.post("/password-reset/request", status_code=202, **declared("too_many_attempts"))
 async def request_reset(
     body: ResetRequest,
     request: Request,
@@ -144,7 +160,7 @@ async def request_reset(
     return Notice(detail="if an account has this email, a reset link is on its way")
 
 
-@router.post("/password-reset/confirm")
+@router.post("/password-reset/confirm", **declared("invalid_reset_token", "weak_password"))
 async def confirm_reset(
     body: ResetConfirmation, session: SessionDep, settings: SettingsDep
 ) -> Notice:
