@@ -61,7 +61,9 @@ class BodyLimit:
                 "headers": [(b"content-type", MEDIA_TYPE.encode())],
             }
         )
-        await send({"type": "http.response.body", "body": encoded(413, "payload_too_large", detail)})
+        await send(
+            {"type": "http.response.body", "body": encoded(413, "payload_too_large", detail)}
+        )
 
 
 async def drain(receive: Receive) -> None:

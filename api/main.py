@@ -13,7 +13,6 @@ from api.errors import install_error_handlers
 from api.inputs import CheckedInput
 from api.openapi import TAGS, install_openapi
 from api.pending_auth import PendingAuth
-from api.routes import auth as auth_routes
 from api.routes import (
     asyncapi,
     chat_ws,
@@ -25,6 +24,7 @@ from api.routes import (
     notifications,
     tokens,
 )
+from api.routes import auth as auth_routes
 from core import auth
 from core.chat import ChatRuntime
 from core.config import Settings, get_settings

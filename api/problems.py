@@ -21,7 +21,9 @@ class Problem(BaseModel):
 
 
 class FieldError(BaseModel):
-    field: str = Field(description="Where: 'body.password', 'query.limit'; 'body' for the whole body")
+    field: str = Field(
+        description="Where: 'body.password', 'query.limit'; 'body' for the whole body"
+    )
     message: str = Field(description="What is wrong with it, for a person")
     type: str = Field(description="The kind of problem: 'missing', 'string_too_short', …")
 

@@ -132,7 +132,9 @@ async def test_a_live_conversation_sends_what_it_says(live_server, sessions):
         assert problems(frame, SERVER_MESSAGES) == [], frame
 
 
-@pytest.mark.parametrize("raw", ["not json", '{"type": "shout"}', '{"type": "history", "limit": 0}'])
+@pytest.mark.parametrize(
+    "raw", ["not json", '{"type": "shout"}', '{"type": "history", "limit": 0}']
+)
 async def test_refusals_are_error_frames_of_the_document(live_server, raw):
     user = await registered_user(live_server)
     ws = await open_chat(live_server, user.token)

@@ -134,7 +134,9 @@ async def log_in(
 
 @router.post(
     "/refresh",
-    **declared("invalid_token", "token_expired", "token_revoked", "token_reused", "account_disabled"),
+    **declared(
+        "invalid_token", "token_expired", "token_revoked", "token_reused", "account_disabled"
+    ),
 )
 async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> Tokens:
     return Tokens.of(await refresh_login(session, settings, body.refresh_token))

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentPrincipal, SessionDep
 from api.decimals import query_decimal
+from api.deps import CurrentPrincipal, SessionDep
 from api.errors import error
 from api.problems import ANY_SCOPE, declared
 from core import deals

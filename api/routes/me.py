@@ -12,8 +12,8 @@ from api.decimals import PlainDecimal
 from api.deps import AccountPrincipal, CurrentUser, SessionDep, SettingsDep
 from api.problems import ACCOUNT_SCOPES, ANY_SCOPE, declared
 from core import accounts
-from core.config import Settings
 from core.accounts import NOTIFICATION_CHANNELS
+from core.config import Settings
 from core.models import User
 from core.wallet import ADDRESS_PATTERN
 from markets import webhook
