@@ -2,6 +2,7 @@
 invalid requests, HTTP errors of the framework (no such route, method not allowed) and
 unexpected exceptions."""
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,7 +10,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 
 from api.problems import MEDIA_TYPE, body
 from core.accounts import AccountError
@@ -53,14 +53,18 @@ def invalid(problems: list[dict[str, Any]], code: str = "invalid_request") -> JS
     return ProblemResponse(body(422, code, detail, errors=errors), status_code=422)
 
 
-def allowed_methods(request: Request) -> str:
-    """Every method the request's path has, over all its routes (Starlette's 405 names only
-    the first route's)."""
+def allowed_methods(request: Request, fallback: str) -> str:
+    """Every method the OpenAPI document gives the request's path (Starlette's 405 names
+    only the first route's): `fallback`, Starlette's, for a path it does not show."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if route.matches(request.scope)[0] != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return ", ".join(sorted(methods))
+    for template, operations in request.app.openapi()["paths"].items():
+        parts = re.split(r"(\{[^/]+?\})", template)
+        pattern = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    if "GET" in methods:
+        methods.add("HEAD")  # Starlette answers HEAD wherever there is GET
+    return ", ".join(sorted(methods)) or fallback
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -76,7 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
         code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
-            headers["Allow"] = allowed_methods(request)
+            headers["Allow"] = allowed_methods(request, headers.get("Allow", ""))
             detail = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
         elif exc.status_code == 404:
             detail = f"nothing at {request.url.path}"

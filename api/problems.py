@@ -54,7 +54,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "deal_not_found": (404, "No such deal of yours"),
     "notification_not_found": (404, "No such notification of yours"),
     "method_not_allowed": (405, "Method not allowed"),
-    "http_error": (400, "The request was refused"),  # any other status the framework answers
+    "http_error": (400, "The request was refused"),  # any other HTTP error, with its own status
     "request_timeout": (408, "The request did not arrive in time"),
     "email_taken": (409, "The email is taken"),
     "sol_address_taken": (409, "The Solana address is taken"),
@@ -112,6 +112,9 @@ def encoded(status: int, code: str, detail: str) -> bytes:
 # Every /api/v1 route can answer these: a body over MAX_REQUEST_BYTES, an invalid or
 # NUL-holding query or body, a fault, a process at MAX_CONNECTIONS.
 ALWAYS = ("payload_too_large", *VALIDATION_CODES, "internal_error", "server_busy")
+# The same, for a route that takes no parameter nor body (no invalid_request then), nor
+# answers 503 server_busy (/healthz is served past MAX_CONNECTIONS).
+WITHOUT_PARAMETERS = ("payload_too_large", "invalid_content", "json_too_deep", "internal_error")
 AUTHENTICATED = (
     "missing_token",
     "invalid_token",

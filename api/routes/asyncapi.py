@@ -5,7 +5,7 @@ from importlib import resources
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from api.problems import responses
+from api.problems import WITHOUT_PARAMETERS, responses
 
 router = APIRouter(tags=["docs"])
 MEDIA_TYPE = "application/yaml"
@@ -21,7 +21,7 @@ DOCUMENT_SCHEMA = {
     "/asyncapi.yaml",
     response_class=Response,
     responses={
-        **responses(always=("payload_too_large", "invalid_content", "json_too_deep")),
+        **responses(always=WITHOUT_PARAMETERS),
         200: {
             "description": "The AsyncAPI 3.0 document of /api/v1/chat/ws",
             "content": {MEDIA_TYPE: {"schema": DOCUMENT_SCHEMA}},

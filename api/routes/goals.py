@@ -149,9 +149,7 @@ async def get_goal(
 
 @router.patch(
     "/{goal_id}",
-    **declared(
-        "goal_not_found", "invalid_transition", "goal_cancelled", "invalid_goal", scopes=CHAT_SCOPES
-    ),
+    **declared("goal_not_found", "invalid_transition", "goal_cancelled", scopes=CHAT_SCOPES),
 )
 async def change_goal(
     goal_id: uuid.UUID, changes: GoalChanges, sessions: SessionsDep, principal: ActingPrincipal
