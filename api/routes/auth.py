@@ -1,5 +1,8 @@
 """Sign-up, login, token refresh, logout and password resets under /auth."""
 
+from typing import Annotated
+
+import email_validator
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -32,19 +35,28 @@ NewPassword = Field(
 RawToken = Field(min_length=1, max_length=512)
 
 
+def ignoring_case(word: str) -> str:
+    return "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+# EmailStr also refuses the special-use domains (".test", ".local", …): the schema says so.
+SPECIAL_USE = "|".join(ignoring_case(d) for d in email_validator.SPECIAL_USE_DOMAIN_NAMES)
+Email = Annotated[EmailStr, Field(json_schema_extra={"pattern": f"^(?!.*\\.({SPECIAL_USE})$)"})]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class Registration(Strict):
-    email: EmailStr
+    email: Email
     password: str = NewPassword
     name: str | None = Field(default=None, min_length=1, max_length=255)
     referral_code: str | None = Field(default=None, max_length=10)
 
 
 class Credentials(Strict):
-    email: EmailStr
+    email: Email
     password: str = Password
     scope: TokenScope = Field(
         default=TokenScope.FULL,
@@ -57,7 +69,7 @@ class RefreshRequest(Strict):
 
 
 class ResetRequest(Strict):
-    email: EmailStr
+    email: Email
 
 
 class ResetConfirmation(Strict):
