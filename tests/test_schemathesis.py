@@ -13,6 +13,8 @@ import pytest
 
 from tests.serve_process import free_port, scratch_home, start_serve, stop_serve, wait_for_health
 
+# The API's contract, not the database server's: CI's first pass is enough.
+pytestmark = pytest.mark.once
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "tests" / "contract" / "schemathesis.toml"
 EMAIL, PASSWORD = "contract@example.com", "a long passphrase 1"
