@@ -49,6 +49,13 @@ class Strict(BaseModel):
 
 
 class Registration(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "me@example.com", "password": "a long passphrase 1"}]
+        },
+    )
+
     email: Email
     password: str = NewPassword
     name: str | None = Field(default=None, min_length=1, max_length=255)
@@ -56,6 +63,15 @@ class Registration(Strict):
 
 
 class Credentials(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"email": "me@example.com", "password": "a long passphrase 1", "scope": "full"}
+            ]
+        },
+    )
+
     email: Email
     password: str = Password
     scope: TokenScope = Field(
