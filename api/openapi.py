@@ -28,6 +28,21 @@ BEARER = {
         "limited or read) must be one of those a route lists."
     ),
 }
+# OpenAPI links, for clients and for schemathesis's stateful phase: where the id an
+# operation takes comes from. (source path, target path and method, parameter, expression)
+LINKS = (
+    ("/api/v1/goals", "/api/v1/goals/{goal_id}", "get", "goal_id", "#/items/0/id"),
+    ("/api/v1/goals", "/api/v1/goals/{goal_id}", "patch", "goal_id", "#/items/0/id"),
+    ("/api/v1/deals", "/api/v1/deals/{deal_id}", "get", "deal_id", "#/deals/0/id"),
+    ("/api/v1/deals", "/api/v1/deals/{deal_id}/prices", "get", "deal_id", "#/deals/0/id"),
+    (
+        "/api/v1/notifications",
+        "/api/v1/notifications/{notification_id}/read",
+        "post",
+        "notification_id",
+        "#/items/0/id",
+    ),
+)
 # (schema, property) of every new password: core.accounts refuses shorter ones.
 NEW_PASSWORDS = (("Registration", "password"), ("ResetConfirmation", "new_password"))
 
@@ -49,6 +64,13 @@ def document(app: FastAPI, settings: Settings) -> dict[str, Any]:
     components = doc.setdefault("components", {})
     components.setdefault("schemas", {}).update(problem_schemas())
     components["securitySchemes"] = {"bearer": BEARER}
+    for source, target, method, parameter, pointer in LINKS:
+        operation_id = doc["paths"][target][method]["operationId"]
+        links = doc["paths"][source]["get"]["responses"]["200"].setdefault("links", {})
+        links[operation_id] = {
+            "operationId": operation_id,
+            "parameters": {parameter: "$response.body" + pointer},
+        }
     for model, field in NEW_PASSWORDS:
         password = components["schemas"][model]["properties"][field]
         password["minLength"] = settings.password_min_length

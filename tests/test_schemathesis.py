@@ -10,7 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from core import notifications
+from core.db import create_engine, session_factory
+from core.models import User
+from core.models.enums import NotificationType
+from tests.factories import make_deal, make_goal
 from tests.serve_process import free_port, scratch_home, start_serve, stop_serve, wait_for_health
 
 # The API's contract, not the database server's: CI's first pass is enough.
@@ -23,11 +29,12 @@ MAX_EXAMPLES, SEED = "5", "20261129"
 
 
 @pytest.fixture(scope="module")
-def served(make_database) -> Iterator[str]:
+def served(make_database) -> Iterator[tuple[str, str]]:
     """A server of its own, on a database of its own: the fuzzing signs up many users."""
     port = free_port()
+    database = make_database()
     env = {
-        "DATABASE_URL": make_database(),
+        "DATABASE_URL": database,
         "MONITOR_IN_PROCESS": "false",
         "REGISTER_MAX_PER_CLIENT": "100000",
         "LOGIN_MAX_FAILURES_PER_CLIENT": "100000",
@@ -40,7 +47,7 @@ def served(make_database) -> Iterator[str]:
             wait_for_health(base + "/healthz", proc)
             signup = {"email": EMAIL, "password": PASSWORD}
             httpx.post(base + "/api/v1/auth/register", json=signup).raise_for_status()
-            yield base
+            yield base, database
         finally:
             stop_serve(proc, home)
 
@@ -65,9 +72,26 @@ def schemathesis(base: str, log: Path) -> int:
         return subprocess.run(command, env=env, stdout=out, stderr=out, timeout=300).returncode
 
 
-def test_every_check_passes(served, tmp_path):
+async def seed_rows(settings, database: str) -> None:
+    """A goal with a deal, and a notification, of the signed-in user: ids the stateful phase
+    follows (through the links of the list operations) to the operations that take them."""
+    engine = create_engine(settings, database)
+    try:
+        async with session_factory(engine, settings)() as session, session.begin():
+            user = await session.scalar(select(User).where(User.email == EMAIL))
+            await make_deal(session, await make_goal(session, user))
+            await notifications.create(
+                session, user.id, type=NotificationType.SYSTEM, title="Hi", message="A note"
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_every_check_passes(served, settings, tmp_path):
+    base, database = served
+    await seed_rows(settings, database)
     log = tmp_path / "schemathesis.log"
-    status = schemathesis(served, log)
+    status = schemathesis(base, log)
     text = log.read_text()
     assert status == 0, text[-20000:]
     for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
