@@ -127,9 +127,9 @@ async def test_nul_in_any_text_is_422_naming_the_field(
     assert response.status_code == 422, response.text
     answer = response.json()
     assert answer["code"] == "invalid_content"
-    assert [problem["loc"] for problem in answer["detail"]] == [loc]
+    assert [problem["field"] for problem in answer["errors"]] == [".".join(map(str, loc))]
     where = ".".join(str(part) for part in loc if part != "body")
-    assert answer["message"] == f"{where}: text may not contain NUL (\\u0000)"
+    assert answer["detail"] == f"{where}: text may not contain NUL (\\u0000)"
     assert await profile(client, user) == before
     if path == "/auth/register":
         assert await users_with_email(sessions, body["email"]) == 0
@@ -252,7 +252,7 @@ async def test_a_deeply_nested_body_is_422_json_too_deep(client, user, raw):
     response = await client.patch("/me", content=raw, headers=headers)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "json_too_deep"
-    assert response.json()["message"] == f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
+    assert response.json()["detail"] == f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
     assert await profile(client, user) == before
 
 
@@ -286,7 +286,7 @@ async def test_paging_out_of_bounds_is_422(client, user, path, query):
     response = await client.get(path, params=query, headers=auth(user))
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "invalid_request"
-    assert [p["loc"] for p in response.json()["detail"]] == [["query", *query]]
+    assert [p["field"] for p in response.json()["errors"]] == [f"query.{next(iter(query))}"]
 
 
 @pytest.mark.parametrize("path", PAGED)
@@ -311,7 +311,7 @@ async def test_the_deepest_page_allowed_is_an_empty_page(client, user, path):
 async def test_deal_filters_out_of_bounds_are_422(client, user, query):
     response = await client.get("/deals", params=query, headers=auth(user))
     assert response.status_code == 422, response.text
-    assert [p["loc"] for p in response.json()["detail"]] == [["query", *query]]
+    assert [p["field"] for p in response.json()["errors"]] == [f"query.{next(iter(query))}"]
 
 
 async def test_a_history_frame_past_its_bounds_is_invalid(live_server, sessions):
@@ -333,7 +333,7 @@ async def test_a_deadline_past_the_year_9999_in_utc_is_422_and_changes_nothing(
         f"/goals/{goal_id}", json={"end_date": "9999-12-31T23:59:59-10:00"}, headers=auth(user)
     )
     assert late.status_code == 422, late.text
-    assert [p["loc"] for p in late.json()["detail"]] == [["body", "end_date"]]
+    assert [p["field"] for p in late.json()["errors"]] == ["body.end_date"]
     goal = await client.get(f"/goals/{goal_id}", headers=auth(user))
     assert goal.status_code == 200 and goal.json()["end_date"] is None
     latest = await client.patch(

@@ -1,5 +1,8 @@
 """Sign-up, login, token refresh, logout and password resets under /auth."""
 
+from typing import Annotated
+
+import email_validator
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -13,15 +16,33 @@ from api.deps import (
     ThrottleDep,
     client_address,
 )
+from api.problems import ANY_SCOPE, declared
 from api.refresh_cookie import forget_refresh, keep_refresh, refresh_from
 from api.routes.me import Profile
 from core import accounts
 from core.login import TokenPair, login, logout, refresh_login
 from core.models.enums import TokenScope
+from core.passwords import MAX_LENGTH
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 Password = Field(min_length=1, max_length=1024)
+# Its minLength in the OpenAPI document is PASSWORD_MIN_LENGTH (api.openapi).
+NewPassword = Field(
+    max_length=MAX_LENGTH,
+    description="At least PASSWORD_MIN_LENGTH characters, at least 4 different ones, not only "
+    "letters nor only digits (else 422 weak_password).",
+    examples=["a long passphrase 1"],
+)
 RawToken = Field(min_length=1, max_length=512)
+
+
+def ignoring_case(word: str) -> str:
+    return "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+# EmailStr also refuses the special-use domains (".test", ".local", …): the schema says so.
+SPECIAL_USE = "|".join(ignoring_case(d) for d in email_validator.SPECIAL_USE_DOMAIN_NAMES)
+Email = Annotated[EmailStr, Field(json_schema_extra={"pattern": f"^(?!.*\\.({SPECIAL_USE})$)"})]
 
 
 class Strict(BaseModel):
@@ -29,14 +50,30 @@ class Strict(BaseModel):
 
 
 class Registration(Strict):
-    email: EmailStr
-    password: str = Password
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "me@example.com", "password": "a long passphrase 1"}]
+        },
+    )
+
+    email: Email
+    password: str = NewPassword
     name: str | None = Field(default=None, min_length=1, max_length=255)
     referral_code: str | None = Field(default=None, max_length=10)
 
 
 class Credentials(Strict):
-    email: EmailStr
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"email": "me@example.com", "password": "a long passphrase 1", "scope": "full"}
+            ]
+        },
+    )
+
+    email: Email
     password: str = Password
     scope: TokenScope = Field(
         default=TokenScope.FULL,
@@ -54,12 +91,12 @@ class RefreshRequest(Strict):
 
 
 class ResetRequest(Strict):
-    email: EmailStr
+    email: Email
 
 
 class ResetConfirmation(Strict):
     token: str = RawToken
-    new_password: str = Password
+    new_password: str = NewPassword
 
 
 class Tokens(BaseModel):
@@ -83,7 +120,11 @@ class Notice(BaseModel):
     detail: str
 
 
-@router.post("/register", status_code=201)
+@router.post(
+    "/register",
+    status_code=201,
+    **declared("email_taken", "weak_password", "unknown_referral_code", "too_many_attempts"),
+)
 async def register(
     body: Registration,
     request: Request,
@@ -104,7 +145,7 @@ async def register(
     return Profile.of(user)
 
 
-@router.post("/login")
+@router.post("/login", **declared("invalid_credentials", "account_disabled", "too_many_attempts"))
 async def log_in(
     body: Credentials,
     request: Request,
@@ -128,7 +169,12 @@ async def log_in(
     return Tokens.of(pair, in_cookie=body.refresh_cookie)
 
 
-@router.post("/refresh")
+@router.post(
+    "/refresh",
+    **declared(
+        "invalid_token", "token_expired", "token_revoked", "token_reused", "account_disabled"
+    ),
+)
 async def refresh(
     request: Request,
     response: Response,
@@ -145,13 +191,13 @@ async def refresh(
     return Tokens.of(pair, in_cookie=True)
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, **declared(scopes=ANY_SCOPE))
 async def log_out(token: BearerToken, response: Response, session: SessionDep) -> None:
     forget_refresh(response)
     await logout(session, token)
 
 
-@router.post("/password-reset/request", status_code=202)
+@router.post("/password-reset/request", status_code=202, **declared("too_many_attempts"))
 async def request_reset(
     body: ResetRequest,
     request: Request,
@@ -166,7 +212,7 @@ async def request_reset(
     return Notice(detail="if an account has this email, a reset link is on its way")
 
 
-@router.post("/password-reset/confirm")
+@router.post("/password-reset/confirm", **declared("invalid_reset_token", "weak_password"))
 async def confirm_reset(
     body: ResetConfirmation, session: SessionDep, settings: SettingsDep
 ) -> Notice:

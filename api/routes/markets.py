@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from api.deps import CurrentPrincipal, SessionDep
+from api.problems import ANY_SCOPE, declared
 from core.models import Market
 from core.models.enums import MarketStatus, MarketType
 
@@ -44,7 +45,7 @@ class MarketList(BaseModel):
     markets: list[MarketOut]
 
 
-@router.get("/markets", response_model=MarketList)
+@router.get("/markets", response_model=MarketList, **declared(scopes=ANY_SCOPE))
 async def list_markets(session: SessionDep, principal: CurrentPrincipal) -> MarketList:
     rows = await session.scalars(select(Market).order_by(Market.name))
     out = []
