@@ -21,6 +21,7 @@ from core.models import Goal
 from core.models.enums import GoalStatus, MessageRole
 from core.plain import tokens_text
 from tests.agent_helpers import Chat, balance, deductions, expected_charge, messages, new_user
+from tests.asyncapi_support import SERVER_MESSAGES, problems
 from tests.chat_accounts import make_user
 from tests.chat_client import chat as chat_over
 from tests.chat_client import ready_chat
@@ -300,6 +301,7 @@ async def test_a_broken_stream_is_retried_and_only_the_whole_answer_kept(
     outcome = await chat.say("hi")
     assert len(provider.requests) == 2
     (retry,) = chat.of_type("model_retry")
+    assert problems(retry, SERVER_MESSAGES) == [], retry  # as docs/asyncapi.yaml says
     at = chat.frames.index(retry)
     void, kept = (
         "".join(f.get("text", "") for f in part) for part in (chat.frames[:at], chat.frames[at:])
