@@ -244,7 +244,7 @@ async def test_the_window_is_read_as_before_the_message_stored_with_it(chat: Cha
         "meta_data": {"client_message_id": "c-1", "content_tokens": 3},
     }
     async with chat.sessions() as session, session.begin():
-        window = await recent_history(session, chat.user_id, 10_000, then_store=asked)
+        window = (await recent_history(session, chat.user_id, 10_000, then_store=asked)).messages
     assert len(window) == 2 and window[0].text == "what's my balance?"  # not "and now?"
     stored = (await messages(chat.sessions, chat.user_id))[-1]
     assert (stored.id, stored.content, stored.tokens_used) == (new_id, "and now?", 3)
@@ -271,7 +271,8 @@ async def test_the_window_counts_each_messages_text_and_its_overhead(sessions):
     windows = {}
     async with sessions() as session:
         for budget in (each - 1, each, 2 * each - 1, 2 * each):
-            windows[budget] = [m.text for m in await recent_history(session, user_id, budget)]
+            window = await recent_history(session, user_id, budget)
+            windows[budget] = [m.text for m in window.messages]
     assert windows == {
         each - 1: [],
         each: ["message 1"],
