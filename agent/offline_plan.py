@@ -112,7 +112,7 @@ def decide(intent: Intent, results: list[Result], known: Known) -> Call | str:
 
 def reply_to(result: Result) -> str:
     if not result.ok:
-        return f"Sorry, that didn't work: {plain_error(result.data)}"
+        return f"That didn't work: {plain_error(result.data)}"
     return describe(result.name, result.data, result.args)
 
 

@@ -12,7 +12,6 @@ MARKET_NAMES = {
     "amazon": "Amazon", "walmart": "Walmart", "ebay": "eBay", "target": "Target",
     "bestbuy": "Best Buy",
 }  # fmt: skip
-ACTION_DONE = {"paused": "Paused", "active": "Resumed", "cancelled": "Cancelled"}
 
 
 def number(value: Any) -> Decimal | None:
@@ -79,18 +78,36 @@ def deal_line(position: int, deal: dict[str, Any]) -> str:
     return line
 
 
+FIELD_NAMES = {
+    "end_date": "deadline", "max_budget": "budget", "target_price": "target price",
+    "min_discount_percent": "minimum discount", "min_discount": "minimum discount",
+    "max_price": "highest price", "min_price": "lowest price", "goal_id": "goal",
+    "deal_id": "deal", "url": "link", "query": "search words", "title": "title",
+}  # fmt: skip
+
+
 def plain_error(text: Any) -> str:
-    """A tool's error for people: no ids, no field names, the first line only."""
-    first = str(text).strip().splitlines()[0] if str(text).strip() else "something went wrong"
-    if re.match(r"^(Error: )?\d+ validation errors? for", first):
-        detail = [line.strip() for line in str(text).splitlines()[1:] if line.strip()]
-        first = detail[1].split(" [")[0] if len(detail) > 1 else "a value was not valid"
-    first = re.sub(r"^Error: \w+\('?|'?\)$", "", first)
+    """A tool's error for people: no ids, no argument names, no library wording."""
+    raw = str(text).split("with error:", 1)[-1]
+    lines = [
+        line.strip()
+        for line in raw.splitlines()
+        if line.strip() and not line.strip().startswith(("For further information", "Please fix"))
+    ]
+    if not lines:
+        return "something went wrong on my side. Please try again."
+    first = re.sub(r"^Error: \w+\('?|'?\)$", "", lines[0])
+    if re.match(r"^\d+ validation errors? for", first) and len(lines) > 2:
+        field = FIELD_NAMES.get(lines[1].split(".")[0], lines[1].replace("_", " "))
+        problem = lines[2].split(" [")[0].rstrip(".")
+        first = f"the {field} is not valid ({problem[0].lower()}{problem[1:]}). Please correct it"
     first = re.sub(
         r"\bno (goal|deal) " + UUID_RE.pattern + r" among this user's \w+", r"no such \1", first
     )
     first = UUID_RE.sub("that one", first)
-    return first.replace("goal_id", "goal").replace("deal_id", "deal")
+    for name, said in FIELD_NAMES.items():
+        first = re.sub(rf"\b{name}\b", said, first)
+    return first
 
 
 def after_charge_note(charged: Any, balance: Any) -> str:
@@ -115,13 +132,12 @@ def goal_list(data: dict[str, Any], status: str | None) -> str:
 def goal_changed(goal: dict[str, Any], args: dict[str, Any]) -> str:
     title = f"“{goal['title']}”"
     if args.get("action"):
-        done = ACTION_DONE.get(goal["status"], f"Now {goal['status']}:")
         after = {
-            "paused": " I won't check it until you say “resume it”.",
-            "active": " I'm checking the markets for it again.",
-            "cancelled": " I've stopped watching it.",
-        }.get(goal["status"], "")
-        return f"{done} {title}.{after}"
+            "paused": "is paused. I won't check it until you say “resume it”.",
+            "active": "is active again: I'm checking the markets for it.",
+            "cancelled": "is cancelled: I've stopped watching it.",
+        }.get(goal["status"], f"is {goal['status']}.")
+        return f"Done: {title} {after}"
     return f"Done: {title} now has {goal_terms(goal) or 'no limits'}."
 
 

@@ -1,5 +1,6 @@
 """Whole conversations on the offline model through run_turn: frames, rows, tokens, ledger."""
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -108,7 +109,10 @@ async def test_a_whole_conversation(chat: Chat):
     shown = await chat.say("What's my balance?")
     result = chat.of_type("tool_result")[0]["result"]
     assert Decimal(result["token_balance"]) == listed.token_balance
-    assert str(listed.token_balance) in shown.content
+    assert f"You had {round(listed.token_balance, 2)} tokens before this turn" in shown.content
+    # The reply ends with the balance after this turn's charge: the frame's token_balance.
+    after = re.search(r"your balance is ([\d.]+) tokens\.$", shown.content)
+    assert after and Decimal(after[1]) == round(shown.token_balance, 2)
     await assert_billed(chat, shown, listed.token_balance)
 
     # The history window grew: later turns saw earlier messages and used more tokens.
@@ -227,9 +231,10 @@ async def test_a_request_the_tool_refuses_gets_the_reason_and_no_goal(chat: Chat
     await assert_billed(chat, outcome, before)  # tokens only: no goal_creation
 
 
-async def test_nonsense_gets_help(chat: Chat):
+async def test_nonsense_gets_one_clarifying_question(chat: Chat):
     outcome = await chat.say("qwertyuiop asdf")
-    assert chat.tools_called() == [] and outcome.content.startswith("Sorry, I didn't catch that")
+    assert chat.tools_called() == [] and outcome.content.startswith("I'm not sure what you'd")
+    assert outcome.content.count("“") == 2 and "\n" not in outcome.content  # not the help list
 
 
 async def test_the_window_is_read_as_before_the_message_stored_with_it(chat: Chat):

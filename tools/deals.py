@@ -1,6 +1,7 @@
 """The market and deal tools: search_markets, query_deals, track_product_url, for the
 signed-in user only (the user comes from runtime.context, never from the model)."""
 
+import re
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
@@ -223,6 +224,13 @@ async def only_live_goal(ctx: AgentContext) -> UUID:
     raise deals.DealError(f"Which goal should I track it under: {titles}? Name it by its title.")
 
 
+# How a failed DNS lookup reads, wherever it surfaces (our check, or the fetch's own).
+UNRESOLVED = re.compile(
+    r"Name or service not known|nodename nor servname|Temporary failure in name resolution"
+    r"|getaddrinfo failed|No address associated",
+)
+
+
 def page_problem(error: MarketError) -> str:
     """A page that could not be read, in plain words with what to do next."""
     text = str(error)
@@ -234,6 +242,6 @@ def page_problem(error: MarketError) -> str:
         return "That page doesn't show a product with a price I can read. Is it a product page?"
     if isinstance(error, ForbiddenAddress):
         return "I can only read public shop pages (http or https). Check the link."
-    if text.startswith("cannot resolve"):
+    if text.startswith("cannot resolve") or UNRESOLVED.search(text):
         return "I couldn't reach that website: its address doesn't exist. Check the link."
     return "I couldn't read that page just now (the shop didn't answer properly). Try again later."
