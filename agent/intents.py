@@ -10,6 +10,7 @@ from typing import Any
 
 from agent import small_talk
 from agent.references import deal_ref
+from agent.typos import corrected
 from core.models.enums import MarketCategory, MarketType
 
 UUID_RE = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
@@ -282,8 +283,24 @@ def read_goal_request(text: str, now: datetime) -> Intent:
 
 def read(text: str, now: datetime | None = None) -> Intent:
     """The intent of one user message."""
-    intent = read_request(text, now or datetime.now(UTC))
+    intent = read_request(corrected(text), now or datetime.now(UTC))
     intent.text = text
+    return intent
+
+
+def follow_on(intent: Intent, previous: str | None, now: datetime | None = None) -> Intent:
+    """An elliptical message ("and of #2?", "and on the monitor goal?") read as the same
+    kind of request as the one before it."""
+    if intent.kind != "unknown" or not previous:
+        return intent
+    before = read(previous, now)
+    if before.kind == "price_history" and (ref := deal_ref(intent.text)):
+        return Intent("price_history", deal_ref=ref, text=intent.text)
+    rest = re.sub(r"^\s*(?:and|what about|how about|also|same for)\s*", "", intent.text, flags=re.I)
+    if rest != intent.text and before.kind in {"spending", "deals", "search", "list_goals"}:
+        again = read(f"{previous.rstrip('?.! ')} {rest}", now)
+        if again.kind == before.kind:
+            return again
     return intent
 
 

@@ -77,9 +77,11 @@ class OfflineChatModel(BaseChatModel):
                 for m in this_turn
                 if isinstance(m, ToolMessage)
             ]
-            move = next_move(
-                intents.read(messages[asked].text), results, set(tool_names), known(messages)
+            before = [m.text for m in messages[:asked] if isinstance(m, HumanMessage)]
+            intent = intents.follow_on(
+                intents.read(messages[asked].text), before[-1] if before else None
             )
+            move = next_move(intent, results, set(tool_names), known(messages))
         if isinstance(move, Call):
             args = {k: v for k, v in move.args.items() if v is not None}
             call = {"name": move.name, "args": args, "id": f"call_{uuid.uuid4().hex[:16]}"}

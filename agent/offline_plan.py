@@ -105,6 +105,8 @@ def decide(intent: Intent, results: list[Result], known: Known) -> Call | str:
     if intent.then_search and len(results) == 2:  # the goal stands whatever the search did
         found = reply_to(last)
         return f"{reply_to(results[0])}\n\n{found}"
+    if last.ok and last.name == "list_goals" and intent.kind == "track" and intent.deal_ref:
+        return track_under(intent, last.data.get("goals", []), known)
     if last.ok and last.name == "list_goals" and needs_goal(intent):
         return with_goal(intent, last.data.get("goals", []), known)
     return reply_to(last)
@@ -164,10 +166,26 @@ def track_shown(intent: Intent, known: Known) -> Call | str:
     deal = pick_deal(intent.deal_ref or "it", known.state)
     if isinstance(deal, str):
         return deal
-    tracked = Intent("track", {"url": deal["url"]}, intent.goal_ref)
-    if tracked.goal_ref:
+    focus = live_focus(known)
+    if intent.goal_ref or not focus:  # which goal: by its words, or the product's
         return Call("list_goals", {})
-    return follow_up(tracked, live_focus(known))
+    return follow_up(Intent("track", {"url": deal["url"]}), focus)
+
+
+def track_under(intent: Intent, goals: list[dict[str, Any]], known: Known) -> Call | str:
+    """A product the conversation showed, tracked under the goal named, or else the live
+    goal whose title shares the most words with the product's (the tool asks if none)."""
+    deal = pick_deal(intent.deal_ref or "it", known.state)
+    if isinstance(deal, str):
+        return deal
+    tracked = Intent("track", {"url": deal["url"]}, intent.goal_ref)
+    if intent.goal_ref:
+        return with_goal(tracked, goals, known)
+    words = set(re.findall(r"[\w-]+", str(deal.get("title", "")).lower()))
+    scored = [(len(words & title_words(g)), g) for g in goals if g["status"] in LIVE]
+    best = max((score for score, _ in scored), default=0)
+    closest = [g for score, g in scored if score == best and best > 0]
+    return follow_up(tracked, closest[0] if len(closest) == 1 else None)
 
 
 def live_focus(known: Known) -> dict[str, Any] | None:

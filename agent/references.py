@@ -21,7 +21,10 @@ DEAL_REF_RE = re.compile(
     re.I,
 )
 # A goal named by these alone is the one the conversation is about.
-POINTER_WORDS = {"that", "this", "it", "same", "its", "them", "those", "one"}
+POINTER_WORDS = {
+    "that", "this", "it", "same", "its", "them", "those", "one",
+    "again", "now", "too", "also", "back", "then", "ok", "okay", "and",
+}  # fmt: skip
 
 
 def deal_ref(text: str) -> str | None:

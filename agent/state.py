@@ -51,9 +51,11 @@ def after_turn(previous: State, calls: Iterable[dict[str, Any]]) -> State:
 
 def focus_goal(state: State, args: Any) -> None:
     """A call about a listed goal puts that goal in focus."""
-    goal_id = args.get("goal_id") if isinstance(args, dict) else None
+    goal_id = str(args.get("goal_id")) if isinstance(args, dict) else None
+    if (state.get("goal") or {}).get("id") == goal_id:
+        return  # already in focus, as the tool's own result left it
     for goal in state.get("goals", []):
-        if goal_id and goal["id"] == str(goal_id):
+        if goal["id"] == goal_id:
             state["goal"] = goal
 
 
@@ -90,7 +92,7 @@ def summary(calls: Iterable[dict[str, Any]]) -> str:
             parts.append(f"{name} failed")
         elif isinstance(result, dict) and isinstance(result.get("goal"), dict):
             goal = result["goal"]
-            parts.append(f"{name}: goal “{goal['title']}” {goal['status']}")
+            parts.append(f"{name}: goal “{goal.get('title')}” {goal.get('status', '')}".rstrip())
         elif isinstance(result, dict):
             sizes = [f"{len(v)} {k}" for k, v in result.items() if isinstance(v, list)]
             parts.append(f"{name}: {', '.join(sizes) or 'done'}")
