@@ -203,9 +203,8 @@ def alerts(data: dict[str, Any]) -> str:
     if not rows:
         return "No alerts yet. When a goal finds a match or a price drops, I'll tell you here."
     unread = sum(1 for r in rows if not r["read"])
-    lines = [f"- {r['title']}{'' if r['read'] else ' (new)'}: {r['message']}" for r in rows]
-    head = f"Your latest {plural(len(rows), 'alert')} ({unread} new)"
-    return f"{head}:\n" + "\n".join(lines)
+    lines = [f"- {'(unread) ' if not r['read'] else ''}{r['message']}" for r in rows]
+    return f"Your {plural(len(rows), 'latest alert')}, {unread} unread:\n" + "\n".join(lines)
 
 
 def describe(name: str, data: Any, args: dict[str, Any]) -> str:
@@ -225,10 +224,11 @@ def describe(name: str, data: Any, args: dict[str, Any]) -> str:
     if name == "list_goals":
         return goal_list(data, args.get("status"))
     if name == "get_balance":
+        goals = data["active_goals"]
+        watching = plural(goals, "active goal") if goals else "no active goals"
         return (
-            f"You had {plural(tokens(data['token_balance']), 'token')} before this turn "
-            f"({tokens(data['total_tokens_spent'])} spent in all; "
-            f"{plural(data['active_goals'], 'active goal')})."
+            f"Before this turn you had {plural(tokens(data['token_balance']), 'token')}; "
+            f"you have spent {tokens(data['total_tokens_spent'])} in all and have {watching}."
         )
     if name == "get_spending":
         return spending_story(data)
@@ -238,9 +238,13 @@ def describe(name: str, data: Any, args: dict[str, Any]) -> str:
         return price_story(data)
     if name == "track_product_url":
         goal = data.get("goal") or {}
-        under = f" under your goal “{goal['title']}”" if goal.get("title") else ""
-        return (
-            f"Tracking it{under}: {deal_line(1, data['deal'])[3:]}. I'll keep its price "
-            "history; say “price history of it” any time."
+        deal = data["deal"]
+        reply = (
+            f"Tracking {deal['title']} ({dollars(deal.get('price'))} at "
+            f"{market_name(deal.get('market'))}) under your goal “{goal.get('title')}”. "
+            "I'll keep its price history: say “price history of it” any time."
         )
+        if goal.get("status") == "paused":
+            reply += " That goal is paused: say “resume it” to have it checked again."
+        return reply
     return offers(name, data, args)

@@ -50,7 +50,7 @@ def small_talk(text: str) -> str | None:
     if THANKS_RE.match(words):
         return "You're welcome! Anything else?"
     if BYE_RE.match(words):
-        return "Bye! I'll keep watching your active goals and tell you about new deals."
+        return "Bye! Goals you leave active keep being watched, and new deals come to you as alerts."
     if OK_RE.match(words):
         return "Good. Anything else I can look for?"
     return None

@@ -18,9 +18,15 @@ def goal_item(goal: dict[str, Any]) -> dict[str, Any]:
 
 
 def deal_item(deal: dict[str, Any]) -> dict[str, Any]:
-    item = {k: deal.get(k) for k in ("title", "price", "discount_percent", "market", "url")}
+    """What a reference needs, and no more: the state is in every model call's prompt."""
+    item = {"title": str(deal.get("title"))[:60], "price": deal.get("price")}
+    item["market"] = deal.get("market")
+    if deal.get("discount_percent"):
+        item["discount_percent"] = deal["discount_percent"]
     if deal_id := deal.get("id") or deal.get("deal_id"):
         item["id"] = deal_id
+    else:  # a search result not saved as a deal: tracked by its page
+        item["url"] = deal.get("url")
     return item
 
 

@@ -17,7 +17,15 @@ from core.goals import GoalNotFound
 from core.ledger import InsufficientBalance
 from core.models import ChatMessage, Goal, Notification, User
 from core.models.enums import GoalStatus, MessageRole
-from tests.agent_helpers import Chat, balance, deductions, expected_charge, messages, new_user
+from tests.agent_helpers import (
+    Chat,
+    as_told,
+    balance,
+    deductions,
+    expected_charge,
+    messages,
+    new_user,
+)
 
 
 @pytest.fixture
@@ -109,10 +117,11 @@ async def test_a_whole_conversation(chat: Chat):
     shown = await chat.say("What's my balance?")
     result = chat.of_type("tool_result")[0]["result"]
     assert Decimal(result["token_balance"]) == listed.token_balance
-    assert f"You had {round(listed.token_balance, 2)} tokens before this turn" in shown.content
+    before = re.search(r"^Before this turn you had ([\d.]+) tokens", shown.content)
+    assert before and Decimal(before[1]) == as_told(listed.token_balance)
     # The reply ends with the balance after this turn's charge: the frame's token_balance.
     after = re.search(r"your balance is ([\d.]+) tokens\.$", shown.content)
-    assert after and Decimal(after[1]) == round(shown.token_balance, 2)
+    assert after and Decimal(after[1]) == as_told(shown.token_balance)
     await assert_billed(chat, shown, listed.token_balance)
 
     # The history window grew: later turns saw earlier messages and used more tokens.

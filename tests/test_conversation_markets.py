@@ -146,7 +146,7 @@ async def test_find_and_tell_me_with_a_target_over_the_budget_stores_nothing(cha
 
 async def test_amounts_read_as_plain_decimals(chat: Chat):
     told = await chat.say("What's my balance?")  # a new user has spent 0, not 0E-8
-    assert "(0 spent in all; 0 active goals)" in told.content, told.content
+    assert "spent 0 in all and have no active goals" in told.content, told.content
     assert "0E-8" not in told.content and ".00000000" not in told.content
     assert chat.of_type("tool_result")[0]["result"]["total_tokens_spent"] == "0.00000000"
 

@@ -150,7 +150,11 @@ async def test_track_product_url(graph, context, pages):
     # No goal named, none in the chat: the user's only live goal takes it.
     out = await call(graph, context, "track_product_url", url=f"{pages}/target_jsonld.html")
     assert (out["deal"]["price"], out["deal"]["market"]) == ("89.99", "target")
-    assert out["goal"] == {"id": str(context.goal.id), "title": context.goal.title}
+    assert out["goal"] == {
+        "id": str(context.goal.id),
+        "title": context.goal.title,
+        "status": "active",
+    }
     context.goal_id = context.goal.id
     out = await call(graph, context, "track_product_url", url=f"{pages}/target_jsonld.html")
     assert out["deal"]["goal_id"] == str(context.goal.id)

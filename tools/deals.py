@@ -202,7 +202,8 @@ async def track_product_url(runtime: ToolRuntime[AgentContext], **fields: Any) -
     ctx.services_used.append(ServiceUse("url_tracking", goal_id=goal_id))
     async with reading(ctx.sessions) as session:
         goal = await deals.owned_goal(session, ctx.user_id, goal_id)
-        return {"deal": deal_view(deal), "goal": {"id": str(goal.id), "title": goal.title}}
+        owner = {"id": str(goal.id), "title": goal.title, "status": goal.status.value}
+        return {"deal": deal_view(deal), "goal": owner}
 
 
 async def only_live_goal(ctx: AgentContext) -> UUID:
