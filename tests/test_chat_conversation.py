@@ -2,6 +2,7 @@
 chat on the offline model; then the frames, the stored rows, tokens_used and the ledger.
 Plus the provider failing (a local chat-completions server) and an empty purse."""
 
+import json
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -19,7 +20,7 @@ from core.models.goals import Goal
 from tests.agent_helpers import as_told, balance, expected_charge, messages
 from tests.chat_accounts import charges, make_user, registered_user
 from tests.chat_client import chat, ready_chat, recv, recv_until, send
-from tests.fake_openai import Fail, Text, fake_openai
+from tests.fake_openai import Fail, Text, ToolCalls, fake_openai
 from tests.live_server import serve_in_thread
 
 
@@ -253,3 +254,25 @@ async def test_the_issue_conversation_reads_as_a_person_expects(own_markets):
     await turn(13, "bye")
     await ws.close()
     print("\n\n".join(transcript))
+
+
+async def test_a_real_model_sees_what_the_conversation_showed(provider, sessions):
+    """The provider gets the state (goal ids, deals in the order shown) in the system prompt
+    and each earlier reply with a one-line summary of its tools, never their whole JSON."""
+    fake, base_url = provider
+    user = await make_user(sessions)
+    async with sessions() as session, session.begin():
+        session.add(Goal(user_id=user.id, title="4K monitor", category="electronics"))
+    ws, _ = await ready_chat(base_url, user.token)
+    fake.play(ToolCalls([("list_goals", "{}")]), Text("You have one goal: 4K monitor."))
+    assert (await chat(ws, "r1", "list my goals"))[-1]["type"] == "assistant_message"
+    fake.play(Text("Paused."))
+    await chat(ws, "r2", "pause it")
+    system, *history = fake.requests[0]["messages"]
+    state = json.loads(system["content"].split("Conversation state: ", 1)[1])
+    async with sessions() as session:
+        goal_id = await session.scalar(select(Goal.id).where(Goal.user_id == user.id))
+    assert state["goal"] == {"id": str(goal_id), "title": "4K monitor", "status": "active"}
+    replies = [m["content"] for m in history if m["role"] == "assistant"]
+    assert replies == ["You have one goal: 4K monitor.\n[tools: list_goals: 1 goals]"]
+    await ws.close()
