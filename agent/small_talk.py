@@ -50,7 +50,7 @@ def small_talk(text: str) -> str | None:
     if THANKS_RE.match(words):
         return "You're welcome! Anything else?"
     if BYE_RE.match(words):
-        return "Bye! Goals you leave active keep being watched, and new deals come to you as alerts."
+        return "Bye! Goals you leave active keep being watched; new deals come as alerts."
     if OK_RE.match(words):
         return "Good. Anything else I can look for?"
     return None
