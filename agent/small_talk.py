@@ -18,9 +18,13 @@ OTHERS_RE = re.compile(
     r"|\b(?:system prompt|admin mode|developer mode|as an admin|as admin)\b",
     re.I,
 )
+# Common words of the languages people most often try instead (Spanish, French, German,
+# Italian, Portuguese); texts in other scripts are told by their letters.
 FOREIGN_WORDS = re.compile(
-    r"\b(hola|quiero|busca|buscar|necesito|gracias|bonjour|cherche|merci|je veux|ich (?:suche|"
-    r"möchte|will)|danke|bitte|suche|ciao|grazie|voglio|olá|obrigad[oa]|quero)\b",
+    r"\b(hola|quiero|busco|buscar?|necesito|barato|precio|ofertas?|gracias|dónde|bonjour|"
+    r"cherche|merci|je veux|pas cher|prix|moins cher|ich (?:suche|möchte|will)|danke|bitte|"
+    r"suche|billig|günstig|preis|ciao|grazie|voglio|cerco|prezzo|olá|obrigad[oa]|quero|"
+    r"procuro)\b",
     re.I,
 )
 # Examples for the clarifying question, each with the words that make it close.
