@@ -6,6 +6,7 @@ import logging
 import uvicorn
 
 from api import cli_accounts
+from converse import cli as converse_cli
 from core import migrate
 from core.config import get_settings
 from core.database import run_with_engine, seed
@@ -113,6 +114,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=db_seed)
 
     cli_accounts.add_commands(commands)
+    converse_cli.add_command(commands)
     return root
 
 
