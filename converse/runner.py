@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from converse import effects
 from converse.client import chat, open_chat, recv
 from converse.match import differences, substitute
-from converse.script import Expect, Script, Turn
+from converse.script import Expect, Script, ToolCall, Turn
 
 REPLY_SHOWN = 300  # characters of a reply quoted in a failure
 
@@ -187,7 +187,9 @@ def turn_record(frames: list[dict[str, Any]]) -> dict[str, Any]:
 def check_frames(expect: Expect, record: dict[str, Any], variables: dict[str, str]) -> list[str]:
     problems = outcome(expect, record)
     if expect.tools is not None:
-        problems += tool_calls(expect, record, variables)
+        problems += tool_calls(expect.tools, record["calls"], variables)
+    if expect.tools_include is not None:
+        problems += tools_included(expect.tools_include, record["calls"], variables)
     if expect.reply is not None and record["reply"] is not None:
         problems += reply(expect, record["reply"], variables)
     return problems
@@ -204,17 +206,50 @@ def outcome(expect: Expect, record: dict[str, Any]) -> list[str]:
     return []
 
 
-def tool_calls(expect: Expect, record: dict[str, Any], variables: dict[str, str]) -> list[str]:
-    wanted = [call.name for call in expect.tools or []]
-    called = [call["name"] for call in record["calls"]]
-    if wanted != called:
-        return [f"tools: expected [{', '.join(wanted)}], called [{', '.join(called)}]"]
-    problems = []
-    for i, (call, made) in enumerate(zip(expect.tools or [], record["calls"], strict=True)):
-        if call.args is not None:
-            args = substitute(call.args, variables)
-            problems += differences(args, made["args"], f"tools[{i}] {call.name} args")
-    return problems
+def arg_differences(
+    call: ToolCall, made: dict[str, Any], variables: dict[str, str], where: str
+) -> list[str]:
+    if call.args is None:
+        return []
+    return differences(substitute(call.args, variables), made["args"], f"{where} {call.name} args")
+
+
+def names(calls: list[Any]) -> str:
+    return "[" + ", ".join(c.name if isinstance(c, ToolCall) else c["name"] for c in calls) + "]"
+
+
+def tool_calls(
+    wanted: list[ToolCall], calls: list[dict[str, Any]], variables: dict[str, str]
+) -> list[str]:
+    """Exactly the wanted calls, in order."""
+    if [c.name for c in wanted] != [c["name"] for c in calls]:
+        return [f"tools: expected {names(wanted)}, called {names(calls)}"]
+    return [
+        problem
+        for i, (call, made) in enumerate(zip(wanted, calls, strict=True))
+        for problem in arg_differences(call, made, variables, f"tools[{i}]")
+    ]
+
+
+def tools_included(
+    wanted: list[ToolCall], calls: list[dict[str, Any]], variables: dict[str, str]
+) -> list[str]:
+    """The wanted calls in order, other calls allowed before, between and after."""
+    rest = iter(enumerate(calls))
+    for call in wanted:
+        near = []
+        for i, made in rest:
+            if made["name"] == call.name:
+                near = arg_differences(call, made, variables, f"tools_include: call {i}")
+                if not near:
+                    break
+        else:
+            return [
+                f"tools_include: no {call.name} call (in that order) as expected; "
+                f"called {names(calls)}",
+                *near,
+            ]
+    return []
 
 
 def reply(expect: Expect, text: str, variables: dict[str, str]) -> list[str]:

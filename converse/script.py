@@ -64,7 +64,8 @@ class Effects:
 
 @dataclass(frozen=True)
 class Expect:
-    tools: list[ToolCall] | None = None
+    tools: list[ToolCall] | None = None  # exactly these calls, in this order
+    tools_include: list[ToolCall] | None = None  # these calls in this order, others between
     reply: Reply | None = None
     error: str | None = None
     effects: Effects = field(default_factory=Effects)
@@ -160,11 +161,16 @@ class Reader:
 
     def expect(self, value: Any, line: int, where: str) -> Expect:
         where += ".expect"
-        expect = self.mapping(value, line, where, ("tools", "reply", "error", "effects"))
+        known = ("tools", "tools_include", "reply", "error", "effects")
+        expect = self.mapping(value, line, where, known)
         lines = expect.lines
-        tools = None
+        tools, tools_include = None, None
         if "tools" in expect:
             tools = self.tools(expect["tools"], lines["tools"], f"{where}.tools")
+        if "tools_include" in expect:
+            tools_include = self.tools(
+                expect["tools_include"], lines["tools_include"], f"{where}.tools_include"
+            )
         reply = None
         if "reply" in expect:
             reply = self.reply(expect["reply"], lines["reply"], f"{where}.reply")
@@ -174,7 +180,7 @@ class Reader:
         effects = Effects()
         if "effects" in expect:
             effects = self.effects(expect["effects"], lines["effects"], f"{where}.effects")
-        return Expect(tools, reply, error, effects)
+        return Expect(tools, tools_include, reply, error, effects)
 
     def tools(self, value: Any, line: int, where: str) -> list[ToolCall]:
         if not isinstance(value, LocatedList):
@@ -294,7 +300,7 @@ def expectation_values(expect: Expect) -> list[Any]:
     """The values of an expectation that may hold variables."""
     effects = expect.effects
     return [
-        [call.args for call in expect.tools or []],
+        [call.args for call in (expect.tools or []) + (expect.tools_include or [])],
         expect.reply.contains + expect.reply.not_contains if expect.reply else [],
         effects.goal,
         effects.deals.filters if effects.deals else None,
