@@ -123,15 +123,20 @@ class Reader:
         return [self.text(value, line, where)]
 
     def count(self, value: Any, line: int, where: str) -> Count:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return Count(value, value)
+        """A whole number, or at_least and/or at_most."""
+        if not isinstance(value, dict):
+            return Count(self.whole(value, line, where), self.whole(value, line, where))
         bounds = self.mapping(value, line, where, ("at_least", "at_most"))
         for key, bound in bounds.items():
-            if not isinstance(bound, int) or isinstance(bound, bool) or bound < 0:
-                raise self.fail(bounds.lines[key], f"{where}.{key}: expected a whole number ≥ 0")
+            self.whole(bound, bounds.lines[key], f"{where}.{key}")
         if not bounds:
             raise self.fail(line, f"{where}: give at_least, at_most or both")
         return Count(bounds.get("at_least"), bounds.get("at_most"))
+
+    def whole(self, value: Any, line: int, where: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self.fail(line, f"{where}: expected a whole number ≥ 0, got {value!r}")
+        return value
 
     def script(self, document: Any) -> Script:
         top = self.mapping(document, 1, "script", ("name", "description", "turns"))
