@@ -13,7 +13,7 @@ from api.errors import install_error_handlers
 from api.inputs import CheckedInput
 from api.pending_auth import PendingAuth
 from api.routes import auth as auth_routes
-from api.routes import chat_ws, deals, goals, health, markets, me, notifications, tokens
+from api.routes import chat_ws, deals, goals, health, markets, me, models, notifications, tokens
 from core import auth
 from core.chat import ChatRuntime
 from core.config import Settings, get_settings
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CheckedInput)  # inside BodyLimit: it reads only bounded bodies
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
-    for routes in (auth_routes, me, tokens, deals, markets, goals, notifications):
+    for routes in (auth_routes, me, tokens, deals, markets, goals, notifications, models):
         app.include_router(routes.router, prefix="/api/v1")
     app.include_router(chat_ws.router)
     return app
