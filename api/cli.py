@@ -5,7 +5,7 @@ import logging
 
 import uvicorn
 
-from api import cli_accounts
+from api import cli_accounts, cli_eval
 from converse import cli as converse_cli
 from core import migrate
 from core.config import get_settings
@@ -115,6 +115,7 @@ def parser() -> argparse.ArgumentParser:
 
     cli_accounts.add_commands(commands)
     converse_cli.add_command(commands)
+    cli_eval.add_command(commands)
     return root
 
 
