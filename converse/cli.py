@@ -42,7 +42,8 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 def converse(args: argparse.Namespace) -> None:
     if (args.email is None) != (args.password is None):
-        sys.exit("dealagent converse: --email and --password go together")
+        print("dealagent converse: --email and --password go together", file=sys.stderr)
+        sys.exit(BAD_SCRIPT)
     try:
         scripts = [load_script(path) for path in args.scripts]
     except ScriptError as error:

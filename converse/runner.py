@@ -245,7 +245,7 @@ def tools_included(
                     break
         else:
             return [
-                f"tools_include: no {call.name} call (in that order) as expected; "
+                f"tools_include: no {call.name} call as expected (in this order); "
                 f"called {names(calls)}",
                 *near,
             ]
