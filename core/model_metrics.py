@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import paging
@@ -75,7 +76,7 @@ async def latest_per_model(session: AsyncSession) -> list[ModelMetrics]:
     """The newest evaluation of each model name, best F1 first."""
     newest = (
         select(ModelMetrics)
-        .distinct(ModelMetrics.model_name)
+        .ext(distinct_on(ModelMetrics.model_name))
         .order_by(ModelMetrics.model_name, ModelMetrics.created_at.desc(), ModelMetrics.id.desc())
         .subquery()
     )
