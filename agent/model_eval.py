@@ -50,7 +50,7 @@ def evaluation(
         precision=scores.precision,
         recall=scores.recall,
         f1_score=scores.f1,
-        duration_s=round(seconds),
+        training_duration=round(seconds),
         training_samples=0,  # nothing is trained on the suite
         validation_samples=scores.turns,
         hyperparameters=hyperparameters(settings),

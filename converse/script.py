@@ -2,14 +2,16 @@
 Anything unknown or misshapen is a ScriptError naming the file, the line and the problem."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from converse.located_yaml import Located, LocatedList, Pattern, ScriptError, load_yaml
 from converse.match import Count, number, variables_in
 
+T = TypeVar("T")
 CAPTURE_ROOTS = ("tools", "calls", "reply", "turn", "error")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 DEAL_FILTERS = (
@@ -133,6 +135,14 @@ class Reader:
             raise self.fail(line, f"{where}: give at_least, at_most or both")
         return Count(bounds.get("at_least"), bounds.get("at_most"))
 
+    def part(
+        self, parent: Located, key: str, where: str, read: Callable[[Any, int, str], T]
+    ) -> T | None:
+        """`parent[key]` read by `read`, or None when it is not given."""
+        if key not in parent:
+            return None
+        return read(parent[key], parent.lines[key], f"{where}.{key}")
+
     def whole(self, value: Any, line: int, where: str) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise self.fail(line, f"{where}: expected a whole number ≥ 0, got {value!r}")
@@ -155,9 +165,7 @@ class Reader:
         if "say" not in turn:
             raise self.fail(line, f"{where}: 'say' (the user's message) is missing")
         say = self.text(turn["say"], turn.lines["say"], f"{where}.say")
-        goal_id = turn.get("goal_id")
-        if goal_id is not None:
-            goal_id = self.text(goal_id, turn.lines["goal_id"], f"{where}.goal_id")
+        goal_id = self.part(turn, "goal_id", where, self.text)
         expect = self.expect(turn.get("expect", Located()), turn.lines.get("expect", line), where)
         capture = self.capture(
             turn.get("capture", Located()), turn.lines.get("capture", line), where
@@ -168,24 +176,13 @@ class Reader:
         where += ".expect"
         known = ("tools", "tools_include", "reply", "error", "effects")
         expect = self.mapping(value, line, where, known)
-        lines = expect.lines
-        tools, tools_include = None, None
-        if "tools" in expect:
-            tools = self.tools(expect["tools"], lines["tools"], f"{where}.tools")
-        if "tools_include" in expect:
-            tools_include = self.tools(
-                expect["tools_include"], lines["tools_include"], f"{where}.tools_include"
-            )
-        reply = None
-        if "reply" in expect:
-            reply = self.reply(expect["reply"], lines["reply"], f"{where}.reply")
-        error = None
-        if "error" in expect:
-            error = self.text(expect["error"], lines["error"], f"{where}.error")
-        effects = Effects()
-        if "effects" in expect:
-            effects = self.effects(expect["effects"], lines["effects"], f"{where}.effects")
-        return Expect(tools, tools_include, reply, error, effects)
+        return Expect(
+            self.part(expect, "tools", where, self.tools),
+            self.part(expect, "tools_include", where, self.tools),
+            self.part(expect, "reply", where, self.reply),
+            self.part(expect, "error", where, self.text),
+            self.part(expect, "effects", where, self.effects) or Effects(),
+        )
 
     def tools(self, value: Any, line: int, where: str) -> list[ToolCall]:
         if not isinstance(value, LocatedList):
@@ -214,35 +211,19 @@ class Reader:
             if not isinstance(pattern, Pattern):
                 raise self.fail(lines["matches"], f'{where}.matches: write it !re "…"')
         return Reply(
-            self.texts(reply["contains"], lines["contains"], f"{where}.contains")
-            if "contains" in reply
-            else [],
-            self.texts(reply["not_contains"], lines["not_contains"], f"{where}.not_contains")
-            if "not_contains" in reply
-            else [],
+            self.part(reply, "contains", where, self.texts) or [],
+            self.part(reply, "not_contains", where, self.texts) or [],
             list(patterns),
         )
 
     def effects(self, value: Any, line: int, where: str) -> Effects:
         effects = self.mapping(value, line, where, ("goal", "balance", "deals", "notification"))
-        lines = effects.lines
-        goal = None
-        if "goal" in effects:
-            goal = self.mapping(
-                effects["goal"], lines["goal"], f"{where}.goal", tuple(effects["goal"] or ())
-            )
-        balance = None
-        if "balance" in effects:
-            balance = self.balance(effects["balance"], lines["balance"], f"{where}.balance")
-        deals = None
-        if "deals" in effects:
-            deals = self.deals(effects["deals"], lines["deals"], f"{where}.deals")
-        notification = None
-        if "notification" in effects:
-            notification = self.notification(
-                effects["notification"], lines["notification"], f"{where}.notification"
-            )
-        return Effects(goal, balance, deals, notification)
+        return Effects(
+            self.part(effects, "goal", where, self.mapping),
+            self.part(effects, "balance", where, self.balance),
+            self.part(effects, "deals", where, self.deals),
+            self.part(effects, "notification", where, self.notification),
+        )
 
     def balance(self, value: Any, line: int, where: str) -> dict[str, Decimal]:
         bounds = self.mapping(value, line, where, BALANCE_KEYS)

@@ -1,7 +1,7 @@
 """Stored model evaluations (the seed's model_metrics table): one row per `dealagent eval`
 run, listed newest first, and the latest row of each model for comparing them."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -32,7 +32,7 @@ class Evaluation:
     precision: float
     recall: float
     f1_score: float
-    duration_s: int
+    training_duration: int  # the run's seconds
     training_samples: int
     validation_samples: int
     hyperparameters: dict[str, Any]
@@ -41,20 +41,14 @@ class Evaluation:
 
 
 async def record(session: AsyncSession, evaluation: Evaluation) -> ModelMetrics:
-    row = ModelMetrics(
-        model_name=evaluation.model_name[:50],
-        model_version=evaluation.model_version[:50],
-        accuracy=ratio(evaluation.accuracy),
-        precision=ratio(evaluation.precision),
-        recall=ratio(evaluation.recall),
-        f1_score=ratio(evaluation.f1_score),
-        training_duration=evaluation.duration_s,
-        training_samples=evaluation.training_samples,
-        validation_samples=evaluation.validation_samples,
-        hyperparameters=evaluation.hyperparameters,
-        feature_importance=evaluation.feature_importance,
-        meta_data=evaluation.meta_data,
-    )
+    values = asdict(evaluation)
+    for score in ("accuracy", "precision", "recall", "f1_score"):
+        values[score] = ratio(values[score])
+    names = {
+        "model_name": evaluation.model_name[:50],
+        "model_version": evaluation.model_version[:50],
+    }
+    row = ModelMetrics(**values | names)
     session.add(row)
     await session.flush()
     await session.refresh(row)  # created_at, from the database

@@ -20,7 +20,7 @@ def measured(name: str, accuracy: float) -> Evaluation:
         precision=0.91234,
         recall=1.0,
         f1_score=0.5,
-        duration_s=12,
+        training_duration=12,
         training_samples=0,
         validation_samples=40,
         hyperparameters={"provider": "offline"},
