@@ -3,6 +3,7 @@ labeled suite, print the figures and store them (model_metrics); or compare stor
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -76,6 +77,8 @@ def evaluate(args: argparse.Namespace) -> None:
         if not settings.openai_api_key:
             fail("--model names a provider's model: set OPENAI_API_KEY (and OPENAI_BASE_URL)")
         settings = settings.model_copy(update={"llm_model": args.model})
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger().setLevel(logging.WARNING)  # the report is the output
     from agent.evaluation import load_suite  # the agent stack loads only for a run
     from agent.model_eval import evaluate as run
 
