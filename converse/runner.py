@@ -206,12 +206,18 @@ def outcome(expect: Expect, record: dict[str, Any]) -> list[str]:
     return []
 
 
-def arg_differences(
+def call_differences(
     call: ToolCall, made: dict[str, Any], variables: dict[str, str], where: str
 ) -> list[str]:
-    if call.args is None:
-        return []
-    return differences(substitute(call.args, variables), made["args"], f"{where} {call.name} args")
+    """How a call departs from the expected arguments and answer."""
+    found = []
+    for part in ("args", "result"):
+        expected = getattr(call, part)
+        if expected is not None:
+            found += differences(
+                substitute(expected, variables), made[part], f"{where} {call.name} {part}"
+            )
+    return found
 
 
 def names(calls: list[Any]) -> str:
@@ -227,7 +233,7 @@ def tool_calls(
     return [
         problem
         for i, (call, made) in enumerate(zip(wanted, calls, strict=True))
-        for problem in arg_differences(call, made, variables, f"tools[{i}]")
+        for problem in call_differences(call, made, variables, f"tools[{i}]")
     ]
 
 
@@ -240,7 +246,7 @@ def tools_included(
         near = []
         for i, made in rest:
             if made["name"] == call.name:
-                near = arg_differences(call, made, variables, f"tools_include: call {i}")
+                near = call_differences(call, made, variables, f"tools_include: call {i}")
                 if not near:
                     break
         else:

@@ -35,6 +35,7 @@ BALANCE_KEYS = ("down_by", "down_at_least", "down_at_most")
 class ToolCall:
     name: str
     args: dict[str, Any] | None = None  # a subset of the call's arguments
+    result: dict[str, Any] | None = None  # a subset of the tool's answer
 
 
 @dataclass(frozen=True)
@@ -193,13 +194,16 @@ class Reader:
             if isinstance(item, str):
                 calls.append(ToolCall(self.text(item, at, inner)))
                 continue
-            call = self.mapping(item, at, inner, ("name", "args"))
+            call = self.mapping(item, at, inner, ("name", "args", "result"))
             if "name" not in call:
                 raise self.fail(at, f"{inner}: 'name' (the tool's name) is missing")
-            args = call.get("args")
-            if args is not None:
-                args = self.mapping(args, call.lines["args"], f"{inner}.args")
-            calls.append(ToolCall(self.text(call["name"], call.lines["name"], inner), args))
+            calls.append(
+                ToolCall(
+                    self.text(call["name"], call.lines["name"], inner),
+                    self.part(call, "args", inner, self.mapping),
+                    self.part(call, "result", inner, self.mapping),
+                )
+            )
         return calls
 
     def reply(self, value: Any, line: int, where: str) -> Reply:
@@ -286,7 +290,7 @@ def expectation_values(expect: Expect) -> list[Any]:
     """The values of an expectation that may hold variables."""
     effects = expect.effects
     return [
-        [call.args for call in (expect.tools or []) + (expect.tools_include or [])],
+        [[c.args, c.result] for c in (expect.tools or []) + (expect.tools_include or [])],
         expect.reply.contains + expect.reply.not_contains if expect.reply else [],
         effects.goal,
         effects.deals.filters if effects.deals else None,

@@ -146,6 +146,7 @@ EFFECTS = EXPECT + "      effects:\n"
         ("turns:\n  - say: hi\n    say: ho\n", 3, "'say' is given twice"),
         (EXPECT + "      tools: create_goal\n", 4, "expected a list"),
         (EXPECT + "      tools: [{args: {}}]\n", 4, "'name' (the tool's name) is missing"),
+        (EXPECT + "      tools: [{name: x, result: 5}]\n", 4, "result: expected a mapping"),
         (EXPECT + "      reply: {matches: x}\n", 4, 'write it !re "…"'),
         (EXPECT + "      reply: {matches: !re '(x'}\n", 4, "not a valid regular expression"),
         (EFFECTS + "        goals: {}\n", 5, "unknown key 'goals'"),
