@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +15,18 @@ from core import model_metrics
 from core.config import get_settings
 from core.embedded_db import database_url
 from core.models import ModelMetrics
+from markets.sandbox.embedded import SandboxPortInUse
 
 # The rows of the printed table: a label and how to read it from a stored row.
 FIGURES: list[tuple[str, Callable[[ModelMetrics], Any]]] = [
     ("version", lambda r: r.model_version),
-    ("evaluated (UTC)", lambda r: r.created_at.strftime("%Y-%m-%d %H:%M")),
+    ("evaluated (UTC)", lambda r: r.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")),
     ("turns", lambda r: r.validation_samples),
     ("tool accuracy", lambda r: r.accuracy),
     ("precision (macro)", lambda r: r.precision),
     ("recall (macro)", lambda r: r.recall),
     ("F1 (macro)", lambda r: r.f1_score),
-    ("argument accuracy", lambda r: r.meta_data.get("argument_accuracy")),
+    ("argument accuracy", lambda r: f"{r.meta_data.get('argument_accuracy', 0):.4f}"),
     ("latency p50 (ms)", lambda r: r.meta_data.get("latency_ms", {}).get("p50")),
     ("latency p95 (ms)", lambda r: r.meta_data.get("latency_ms", {}).get("p95")),
     ("tokens per turn", lambda r: r.meta_data.get("tokens_per_turn")),
@@ -93,7 +95,10 @@ def evaluate(args: argparse.Namespace) -> None:
         print("." if not outcome.error else "E", end="", flush=True, file=sys.stderr)
 
     with database_url(settings) as url:
-        scores, row = asyncio.run(run(settings, url, cases, args.suite, progress))
+        try:
+            scores, row = asyncio.run(run(settings, url, cases, args.suite, progress))
+        except SandboxPortInUse as error:
+            fail(str(error))
     print(file=sys.stderr)
     print(scores.report())
     print()
