@@ -18,9 +18,13 @@ OTHERS_RE = re.compile(
     r"|\b(?:system prompt|admin mode|developer mode|as an admin|as admin)\b",
     re.I,
 )
+# Common words of the languages people most often try instead (Spanish, French, German,
+# Italian, Portuguese); texts in other scripts are told by their letters.
 FOREIGN_WORDS = re.compile(
-    r"\b(hola|quiero|busca|buscar|necesito|gracias|bonjour|cherche|merci|je veux|ich (?:suche|"
-    r"möchte|will)|danke|bitte|suche|ciao|grazie|voglio|olá|obrigad[oa]|quero)\b",
+    r"\b(hola|quiero|busco|buscar?|necesito|barato|precio|ofertas?|gracias|dónde|bonjour|"
+    r"cherche|merci|je veux|pas cher|prix|moins cher|ich (?:suche|möchte|will)|danke|bitte|"
+    r"suche|billig|günstig|preis|ciao|grazie|voglio|cerco|prezzo|olá|obrigad[oa]|quero|"
+    r"procuro)\b",
     re.I,
 )
 # Examples for the clarifying question, each with the words that make it close.
@@ -50,7 +54,7 @@ def small_talk(text: str) -> str | None:
     if THANKS_RE.match(words):
         return "You're welcome! Anything else?"
     if BYE_RE.match(words):
-        return "Bye! Goals you leave active keep being watched, and new deals come to you as alerts."
+        return "Bye! Goals you leave active keep being watched; new deals come as alerts."
     if OK_RE.match(words):
         return "Good. Anything else I can look for?"
     return None
