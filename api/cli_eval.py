@@ -81,13 +81,13 @@ def evaluate(args: argparse.Namespace) -> None:
         settings = settings.model_copy(update={"llm_model": args.model})
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger().setLevel(logging.WARNING)  # the report is the output
-    from agent.evaluation import load_suite  # the agent stack loads only for a run
+    from agent.evaluation import SUITE, load_suite  # the agent stack loads only for a run
     from agent.model_eval import evaluate as run
 
     try:
         cases = load_suite(args.suite)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        fail(f"cannot read the suite {args.suite or '(the project’s own)'}: {error}")
+        fail(f"cannot read the suite {args.suite or SUITE}: {error}")
     if not cases:
         fail("the suite has no cases")
 
