@@ -198,7 +198,7 @@ async def track_product_url(runtime: ToolRuntime[AgentContext], **fields: Any) -
             timeout_s=ctx.settings.page_fetch_timeout_s,
         )
     except MarketError as error:
-        raise deals.DealError(page_problem(error)) from error
+        raise deals.DealError(page_problem(error, ctx.settings.page_fetch_timeout_s)) from error
     ctx.services_used.append(ServiceUse("url_tracking", goal_id=goal_id))
     async with reading(ctx.sessions) as session:
         goal = await deals.owned_goal(session, ctx.user_id, goal_id)
@@ -232,11 +232,11 @@ UNRESOLVED = re.compile(
 )
 
 
-def page_problem(error: MarketError) -> str:
+def page_problem(error: MarketError, timeout_s: float) -> str:
     """A page that could not be read, in plain words with what to do next."""
     text = str(error)
     if isinstance(error, PageTimeout):
-        return "That shop's page took too long to answer. Try again in a little while."
+        return f"That shop's page did not load within {timeout_s:g} s. Try again in a while."
     if isinstance(error, PageGone):
         return "That page no longer exists at the shop (it was removed). Check the link."
     if isinstance(error, NotAProductPage):
