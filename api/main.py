@@ -21,6 +21,7 @@ from api.routes import (
     health,
     markets,
     me,
+    models,
     notifications,
     tokens,
     web,
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     app.include_router(asyncapi.router)
-    for routes in (auth_routes, me, tokens, deals, markets, goals, notifications):
+    for routes in (auth_routes, me, tokens, deals, markets, goals, notifications, models):
         app.include_router(routes.router, prefix="/api/v1")
     app.include_router(chat_ws.router)
     web.install(app, settings)  # the chat app, /widget.js, /docs and /redoc, all offline
