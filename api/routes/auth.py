@@ -4,7 +4,7 @@ from typing import Annotated
 
 import email_validator
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
 from api.deps import (
     BearerToken,
@@ -79,7 +79,7 @@ class Credentials(Strict):
         default=TokenScope.FULL,
         description="full: everything; limited: chat and read, no account changes; read: read only",
     )
-    refresh_cookie: bool = Field(
+    refresh_cookie: StrictBool = Field(
         default=False,
         description="For browsers: the refresh token goes into an HttpOnly, SameSite=Strict "
         "cookie for /api/v1/auth instead of the body (refresh_token is then null).",

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.decimals import PlainDecimal
 from api.deps import CurrentPrincipal, SessionDep
 from api.paging import Page, PageQuery
+from api.problems import ANY_SCOPE, declared
 from core import model_metrics
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -39,7 +40,7 @@ class MetricsOut(BaseModel):
     meta_data: dict[str, Any]
 
 
-@router.get("/metrics")
+@router.get("/metrics", **declared(scopes=ANY_SCOPE))
 async def list_metrics(
     session: SessionDep, _: CurrentPrincipal, query: Annotated[MetricsQuery, Query()]
 ) -> Page[MetricsOut]:
