@@ -399,7 +399,9 @@ async def test_tool_arguments_that_are_no_json_object_go_back_to_the_model(
     assert balance_read["ok"] is True  # "" is no arguments: {}
     told = {m["tool_call_id"]: m["content"] for m in tool_messages(provider.requests[1])}
     assert "malformed" in told[refused["call_id"]]  # the model is told
-    assert outcome.content == "Which monitor?"
+    # The balance was read, so the reply ends with the balance after this turn's charge.
+    reply, after = outcome.content.split("\n\n")
+    assert reply == "Which monitor?" and after.startswith("After this turn's charge of ")
     assert await goals_of(chat.sessions, chat.user_id) == []
 
 
