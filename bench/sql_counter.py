@@ -49,9 +49,7 @@ class SqlCounter:
             await down
             writer.close()
 
-    async def client_messages(
-        self, reader: asyncio.StreamReader, up: asyncio.StreamWriter
-    ) -> None:
+    async def client_messages(self, reader: asyncio.StreamReader, up: asyncio.StreamWriter) -> None:
         while True:  # untyped start-up messages
             head = await reader.readexactly(8)
             length, code = struct.unpack("!ii", head)
@@ -87,12 +85,12 @@ def counting(database_url: str) -> Iterator[tuple[SqlCounter, str]]:
     port = free_port()
     loop = asyncio.new_event_loop()
     started = threading.Event()
+    stop = asyncio.Event()
 
     async def serve() -> None:
-        server = await asyncio.start_server(counter.handle, "127.0.0.1", port)
-        started.set()
-        async with server:
-            await server.serve_forever()
+        async with await asyncio.start_server(counter.handle, "127.0.0.1", port):
+            started.set()
+            await stop.wait()
 
     thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
     thread.start()
@@ -101,5 +99,5 @@ def counting(database_url: str) -> Iterator[tuple[SqlCounter, str]]:
     try:
         yield counter, proxied.render_as_string(hide_password=False)
     finally:
-        loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
+        loop.call_soon_threadsafe(stop.set)
         thread.join(5)
