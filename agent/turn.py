@@ -39,7 +39,7 @@ from langchain_core.messages import (
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agent.graph import build_agent
+from agent.graph import build_agent, out_of_steps
 from agent.history import recent_history
 from agent.model import chat_model, model_name
 from agent.prompt import system_prompt
@@ -147,7 +147,7 @@ class TurnRecorder:
                 self.conversation.append(message)
 
     async def on_ai(self, node: str, message: AIMessage) -> None:
-        if node == "model":
+        if node == "model" and not out_of_steps(message):
             self.model_calls += 1
             if message.usage_metadata:
                 self.tokens += message.usage_metadata["total_tokens"]
