@@ -400,19 +400,20 @@ def report(runs: list[Run], args: Any) -> None:
 class MonitorPlan:
     users: int
     goals: int
+    workers: tuple[int, ...] = (1, 2)  # worker processes of each run
     concurrency: int = 4
     timeout: float = 1800  # bound on one run (s)
 
 
 def monitor_section(scratch: Scratch, quick: bool) -> dict[str, Any]:
     """Each worker count on a fresh database seeded alike; the detailed table printed."""
-    plan = MonitorPlan(users=10, goals=50) if quick else MonitorPlan(users=1000, goals=10000)
+    plan = MonitorPlan(10, 50, (1,)) if quick else MonitorPlan(1000, 10000)
     home = str(scratch.home / "monitor")
     Path(home).mkdir(exist_ok=True)
     sandbox_url, sandbox_proc = start_sandbox(home)
     runs = []
     try:
-        for n in (1, 2):
+        for n in plan.workers:
             name = f"dealagent_bench_{uuid.uuid4().hex[:8]}"
             url = ensure_database(scratch.server_url, name)
             try:
