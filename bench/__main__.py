@@ -5,7 +5,8 @@
 
 Sections: turns (the bare floor, the bare LangChain server and dealagent side by side,
 then `serve --workers 2`), connections (idle sockets), search (fan-out), deals (queries
-at scale), ledger (deductions per second), monitor (checks per second, queue lag).
+at scale), ledger (deductions per second), monitor (checks per second, queue lag); and,
+with --only profile, where dealagent's CPU goes under the first session count (py-spy).
 DATABASE_URL picks the PostgreSQL server (scratch databases are made and dropped on it);
 unset, a throwaway embedded one is started. --quick finishes in about a minute and
 asserts nothing about speed: it keeps the bench working (CI runs it).
@@ -43,6 +44,10 @@ def connections_section(scratch: Scratch, quick: bool) -> dict[str, Any]:
     return turn_cost.connections(scratch, turn_cost.QUICK if quick else turn_cost.FULL)
 
 
+def profile_section(scratch: Scratch, quick: bool) -> dict[str, Any]:
+    return turn_cost.profile(scratch, turn_cost.QUICK if quick else turn_cost.FULL)
+
+
 SECTIONS: dict[str, Section] = {
     "turns": turns_section,
     "connections": connections_section,
@@ -50,7 +55,9 @@ SECTIONS: dict[str, Section] = {
     "deals": deals_section,
     "ledger": ledger_section,
     "monitor": monitor_section,
+    "profile": profile_section,  # only when asked for: --only profile
 }
+ON_REQUEST = {"profile"}
 
 
 def machine(scratch: Scratch) -> dict[str, Any]:
@@ -67,7 +74,7 @@ def machine(scratch: Scratch) -> dict[str, Any]:
 
 
 def chosen(args: argparse.Namespace) -> list[str]:
-    names = args.only.split(",") if args.only else list(SECTIONS)
+    names = args.only.split(",") if args.only else [n for n in SECTIONS if n not in ON_REQUEST]
     skipped = set(args.skip.split(",")) if args.skip else set()
     unknown = (set(names) | skipped) - SECTIONS.keys()
     if unknown:

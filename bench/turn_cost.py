@@ -5,10 +5,14 @@ of M turns ("what's my balance?": one tool call, one SELECT). Then dealagent wit
 
 import asyncio
 import statistics
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.idle_sockets import IdleSockets
+from bench.profile import Profiler
+from bench.report import cell
 from bench.scratch import BenchUser, Scratch, make_users
 from bench.servers import DEALAGENT, FLOOR, LANGCHAIN, Server, running
 from bench.sessions import Run, close_all, drive, one_turn, open_session, warm
@@ -47,14 +51,31 @@ def latency_row(run: Run, cpu_s: float) -> dict[str, float]:
     }
 
 
-async def measured(server: Server, users: list[BenchUser], turns: int) -> dict[str, float]:
+async def measured(
+    server: Server, users: list[BenchUser], turns: int, profiler: Profiler | None = None
+) -> dict[str, float]:
     sockets = await warm(server, users)
     try:
+        if profiler:
+            profiler.start()
         cpu = server.cpu_s()
         run = await drive(server, sockets, turns)
         return latency_row(run, server.cpu_s() - cpu)
     finally:
         await close_all(sockets)
+
+
+def profile(scratch: Scratch, plan: Plan) -> dict[str, Any]:
+    """dealagent under the first session count, sampled by py-spy (a run of its own)."""
+    users = make_users(scratch, plan.sessions[0])
+    with running(DEALAGENT, scratch) as server:
+        profiler = Profiler(server.proc.pid, Path("bench-profile.txt"))
+        figures = asyncio.run(measured(server, users, plan.turns, profiler))
+        found = profiler.stop()
+    if found is None:
+        return {"skipped": "py-spy is not installed (pip install py-spy)"}
+    figures = {"sessions": plan.sessions[0], "cpu_ms_per_turn": figures["cpu_ms_per_turn"]}
+    return {**figures, "stacks": str(profiler.out), **found}
 
 
 async def sql_per_turn(server: Server, user: BenchUser, turns: int, counter: Any) -> dict:
@@ -85,7 +106,13 @@ def server_rows(scratch: Scratch, kind: str, users: list[BenchUser], plan: Plan)
 
 def timed(server: Server, users: list[BenchUser], plan: Plan, n: int, sql: dict) -> dict:
     figures = asyncio.run(measured(server, users[:n], plan.turns))
-    return {"server": server.kind, "workers": 1, "sessions": n, **figures, **sql}
+    return progress({"server": server.kind, "workers": 1, "sessions": n, **figures, **sql})
+
+
+def progress(row: dict[str, Any]) -> dict[str, Any]:
+    """Each run's figures as they come (a full run takes minutes)."""
+    print("  " + ", ".join(f"{k} {cell(v)}" for k, v in row.items()), file=sys.stderr, flush=True)
+    return row
 
 
 def turn_costs(scratch: Scratch, plan: Plan) -> dict[str, Any]:
@@ -95,7 +122,7 @@ def turn_costs(scratch: Scratch, plan: Plan) -> dict[str, Any]:
     for n in plan.sessions:
         with running(DEALAGENT, scratch, workers=2) as server:
             figures = asyncio.run(measured(server, users[:n], plan.turns))
-        rows.append({"server": DEALAGENT, "workers": 2, "sessions": n, **figures})
+        rows.append(progress({"server": DEALAGENT, "workers": 2, "sessions": n, **figures}))
     return {"rows": rows, "ratios": ratios(rows), "scale_out": scale_out(rows)}
 
 
