@@ -1,6 +1,7 @@
 """Every benchmark in one run: prints a table per section and writes the figures as JSON.
 
     python -m bench [--quick] [--only turns,ledger] [--skip monitor] [--json PATH]
+                    [--baseline OTHER_CHECKOUT]
     dealagent bench …              (the same, from a source checkout)
 
 Sections: turns (the bare floor, the bare LangChain server and dealagent side by side,
@@ -33,29 +34,21 @@ from bench.report import print_section
 from bench.scratch import Scratch, scratch_database
 from bench.search_bench import search_section
 
-Section = Callable[[Scratch, bool], dict[str, Any]]
+Section = Callable[[Scratch, argparse.Namespace], dict[str, Any]]
 
 
-def turns_section(scratch: Scratch, quick: bool) -> dict[str, Any]:
-    return turn_cost.turn_costs(scratch, turn_cost.QUICK if quick else turn_cost.FULL)
-
-
-def connections_section(scratch: Scratch, quick: bool) -> dict[str, Any]:
-    return turn_cost.connections(scratch, turn_cost.QUICK if quick else turn_cost.FULL)
-
-
-def profile_section(scratch: Scratch, quick: bool) -> dict[str, Any]:
-    return turn_cost.profile(scratch, turn_cost.QUICK if quick else turn_cost.FULL)
+def plan(options: argparse.Namespace) -> turn_cost.Plan:
+    return turn_cost.QUICK if options.quick else turn_cost.FULL
 
 
 SECTIONS: dict[str, Section] = {
-    "turns": turns_section,
-    "connections": connections_section,
-    "search": search_section,
-    "deals": deals_section,
-    "ledger": ledger_section,
-    "monitor": monitor_section,
-    "profile": profile_section,  # only when asked for: --only profile
+    "turns": lambda s, o: turn_cost.turn_costs(s, plan(o), o.baseline),
+    "connections": lambda s, o: turn_cost.connections(s, plan(o)),
+    "search": lambda s, o: search_section(s, o.quick),
+    "deals": lambda s, o: deals_section(s, o.quick),
+    "ledger": lambda s, o: ledger_section(s, o.quick),
+    "monitor": lambda s, o: monitor_section(s, o.quick),
+    "profile": lambda s, o: turn_cost.profile(s, plan(o)),  # only when asked for
 }
 ON_REQUEST = {"profile"}
 
@@ -89,6 +82,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", help=f"comma-separated sections of: {', '.join(SECTIONS)}")
     parser.add_argument("--skip", help="comma-separated sections to leave out")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"), help="output")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another dealagent checkout (say main's) timed beside this one in the turns section",
+    )
     args = parser.parse_args(argv)
     names = chosen(args)
     results: dict[str, Any] = {"quick": args.quick, "sections": {}}
@@ -97,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"machine: {json.dumps(results['machine'])}", flush=True)
         for name in names:
             began = time.monotonic()
-            figures = SECTIONS[name](scratch, args.quick)
+            figures = SECTIONS[name](scratch, args)
             figures["took_s"] = round(time.monotonic() - began, 1)
             results["sections"][name] = figures
             print_section(name, figures)

@@ -20,6 +20,7 @@ from bench.scratch import AUTH_SECRET, Scratch
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR, LANGCHAIN, DEALAGENT = "floor", "langchain", "dealagent"
+BASELINE = "baseline"  # dealagent from another checkout (--baseline), for before/after
 
 
 def free_port() -> int:
@@ -37,7 +38,7 @@ class Server:
     @property
     def uses_bearer(self) -> bool:
         """dealagent authenticates by token; the reference servers take the user id."""
-        return self.kind == DEALAGENT
+        return self.kind in (DEALAGENT, BASELINE)
 
     def processes(self) -> list[psutil.Process]:
         parent = psutil.Process(self.proc.pid)
@@ -58,14 +59,14 @@ class Server:
 
 
 def command(kind: str, port: int, database_url: str, workers: int) -> list[str]:
-    if kind == DEALAGENT:
+    if kind in (DEALAGENT, BASELINE):
         extra = ["--workers", str(workers)] if workers > 1 else []
         return [sys.executable, "-m", "api.cli", "serve", "--port", str(port), *extra]
     module = "bench.floor_server" if kind == FLOOR else "bench.langchain_server"
     return [sys.executable, "-m", module, "--port", str(port), "--database-url", database_url]
 
 
-def server_env(scratch: Scratch, database_url: str) -> dict[str, str]:
+def server_env(scratch: Scratch, database_url: str, root: Path) -> dict[str, str]:
     """dealagent as deployed, minus what would add noise: no in-process monitor (there
     are no goals to check), a rate limit and a log level out of the way."""
     return {
@@ -77,23 +78,29 @@ def server_env(scratch: Scratch, database_url: str) -> dict[str, str]:
         "MONITOR_IN_PROCESS": "false",
         "SANDBOX_PORT": "0",
         "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(root),
     }
 
 
 @contextmanager
 def running(
-    kind: str, scratch: Scratch, *, database_url: str | None = None, workers: int = 1
+    kind: str,
+    scratch: Scratch,
+    *,
+    database_url: str | None = None,
+    workers: int = 1,
+    root: Path = ROOT,
 ) -> Iterator[Server]:
     """The server, started and answering on its port; SIGTERM (then SIGKILL) at the end.
-    `database_url`: another address of the scratch database (the statement counter's)."""
+    `database_url`: another address of the scratch database (the statement counter's);
+    `root`: the checkout it runs from."""
     url = database_url or scratch.libpq
     port = free_port()
     log = (scratch.home / f"{kind}-{port}.log").open("wb")
     proc = subprocess.Popen(
         command(kind, port, url, workers),
-        env=server_env(scratch, url),
-        cwd=ROOT,
+        env=server_env(scratch, url, root),
+        cwd=root,
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -14,7 +14,7 @@ from bench.idle_sockets import IdleSockets
 from bench.profile import Profiler
 from bench.report import cell
 from bench.scratch import BenchUser, Scratch, make_users
-from bench.servers import DEALAGENT, FLOOR, LANGCHAIN, Server, running
+from bench.servers import BASELINE, DEALAGENT, FLOOR, LANGCHAIN, ROOT, Server, running
 from bench.sessions import Run, close_all, drive, one_turn, open_session, warm
 from bench.sql_counter import counting
 
@@ -24,16 +24,19 @@ SERVERS = (FLOOR, LANGCHAIN, DEALAGENT)
 @dataclass(frozen=True)
 class Plan:
     sessions: tuple[int, ...]  # concurrent sessions, one run each
-    turns: int  # measured turns per session
+    turns: int  # measured turns in all, per session count (at least 3 per session)
     counted_turns: int  # turns of the statement-counting run
     idle_sockets: int
     # Time the servers started behind the statement counter, so each starts once: the
     # counter's hop then shows in the timings (--quick, which asserts nothing about speed).
     timed_behind_counter: bool = False
 
+    def per_session(self, sessions: int) -> int:
+        return max(3, self.turns // sessions)
 
-FULL = Plan(sessions=(50, 200), turns=10, counted_turns=20, idle_sockets=1000)
-QUICK = Plan(sessions=(10,), turns=3, counted_turns=3, idle_sockets=50, timed_behind_counter=True)
+
+FULL = Plan(sessions=(50, 200), turns=500, counted_turns=20, idle_sockets=1000)
+QUICK = Plan(sessions=(10,), turns=30, counted_turns=3, idle_sockets=50, timed_behind_counter=True)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -70,7 +73,7 @@ def profile(scratch: Scratch, plan: Plan) -> dict[str, Any]:
     users = make_users(scratch, plan.sessions[0])
     with running(DEALAGENT, scratch) as server:
         profiler = Profiler(server.proc.pid, Path("bench-profile.txt"))
-        figures = asyncio.run(measured(server, users, plan.turns, profiler))
+        figures = asyncio.run(measured(server, users, plan.per_session(len(users)), profiler))
         found = profiler.stop()
     if found is None:
         return {"skipped": "py-spy is not installed (pip install py-spy)"}
@@ -91,21 +94,23 @@ async def sql_per_turn(server: Server, user: BenchUser, turns: int, counter: Any
     }
 
 
-def server_rows(scratch: Scratch, kind: str, users: list[BenchUser], plan: Plan) -> list[dict]:
+def server_rows(
+    scratch: Scratch, kind: str, users: list[BenchUser], plan: Plan, root: Path = ROOT
+) -> list[dict]:
     """The statement count (its own short run), then each session count's timed run."""
     with (
         counting(scratch.libpq) as (counter, proxied),
-        running(kind, scratch, database_url=proxied) as server,
+        running(kind, scratch, database_url=proxied, root=root) as server,
     ):
         sql = asyncio.run(sql_per_turn(server, users[-1], plan.counted_turns, counter))
         if plan.timed_behind_counter:
             return [timed(server, users, plan, n, sql) for n in plan.sessions]
-    with running(kind, scratch) as server:
+    with running(kind, scratch, root=root) as server:
         return [timed(server, users, plan, n, sql) for n in plan.sessions]
 
 
 def timed(server: Server, users: list[BenchUser], plan: Plan, n: int, sql: dict) -> dict:
-    figures = asyncio.run(measured(server, users[:n], plan.turns))
+    figures = asyncio.run(measured(server, users[:n], plan.per_session(n)))
     return progress({"server": server.kind, "workers": 1, "sessions": n, **figures, **sql})
 
 
@@ -115,13 +120,16 @@ def progress(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def turn_costs(scratch: Scratch, plan: Plan) -> dict[str, Any]:
-    """Sections 1 and 2: rows per server and session count, the ratios, the scale-out."""
+def turn_costs(scratch: Scratch, plan: Plan, baseline: Path | None = None) -> dict[str, Any]:
+    """Sections 1 and 2: rows per server and session count, the ratios, the scale-out.
+    `baseline`: another checkout's dealagent, timed too (before/after in one run)."""
     users = make_users(scratch, max(plan.sessions) + 1)
     rows = [row for kind in SERVERS for row in server_rows(scratch, kind, users, plan)]
+    if baseline is not None:
+        rows += server_rows(scratch, BASELINE, users, plan, baseline.resolve())
     for n in plan.sessions:
         with running(DEALAGENT, scratch, workers=2) as server:
-            figures = asyncio.run(measured(server, users[:n], plan.turns))
+            figures = asyncio.run(measured(server, users[:n], plan.per_session(n)))
         rows.append(progress({"server": DEALAGENT, "workers": 2, "sessions": n, **figures}))
     return {"rows": rows, "ratios": ratios(rows), "scale_out": scale_out(rows)}
 
@@ -135,11 +143,12 @@ def find(rows: list[dict[str, Any]], server: str, sessions: int, workers: int = 
 
 
 def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """dealagent ÷ each floor, per session count: CPU per turn and p50."""
+    """dealagent ÷ each floor (and ÷ the baseline, when timed), per session count."""
     out = []
     for n in sorted({r["sessions"] for r in rows}):
         ours = find(rows, DEALAGENT, n)
-        for floor in (LANGCHAIN, FLOOR):
+        floors = [k for k in (LANGCHAIN, FLOOR, BASELINE) if any(r["server"] == k for r in rows)]
+        for floor in floors:
             theirs = find(rows, floor, n)
             out.append(
                 {
@@ -173,7 +182,7 @@ def connections(scratch: Scratch, plan: Plan) -> dict[str, Any]:
         with IdleSockets(server, idle_users, plan.idle_sockets) as idle:
             after = server.rss_bytes()
             idle.start_pinging()
-            figures = asyncio.run(measured(server, busy_users, plan.turns))
+            figures = asyncio.run(measured(server, busy_users, plan.per_session(sessions)))
             pings = idle.stop_pinging()
     return {
         "idle_sockets": plan.idle_sockets,
