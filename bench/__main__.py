@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> None:
             figures["took_s"] = round(time.monotonic() - began, 1)
             results["sections"][name] = figures
             print_section(name, figures)
-        results["machine"]["load_average_after"] = os.getloadavg()
-    args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+            results["machine"]["load_average_after"] = os.getloadavg()
+            # After each section: a later one failing loses nothing measured.
+            args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"figures written to {args.json}", file=sys.stderr)
 
 

@@ -51,7 +51,7 @@ SELECT g.ids[1 + i %% %(goals)s], m.ids[1 + i %% 5],
 FROM generate_series(0, %(deals)s - 1) i,
      (SELECT array_agg(id ORDER BY id) AS ids FROM goals WHERE title LIKE 'goal %%') g,
      (SELECT array_agg(id ORDER BY type) AS ids FROM markets) m,
-     LATERAL (SELECT round((5 + (i * 7919 %% 100000) / 100.0)::numeric, 2) AS price) p
+     LATERAL (SELECT round((5 + (i::bigint * 7919 %% 100000) / 100.0)::numeric, 2) AS price) p
 """
 
 
