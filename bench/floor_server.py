@@ -7,13 +7,13 @@ Frames: {"type": "auth", "user_id"} -> ready; {"type": "user_message", "id", "co
 -> {"type": "assistant_message", "id", "token_balance"}.
 """
 
-import argparse
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import uvicorn
 from psycopg_pool import AsyncConnectionPool
+
+from bench.reference_cli import serve
 
 Message = dict[str, Any]
 STORE = "INSERT INTO chat_messages (user_id, role, content) VALUES (%s, %s, %s)"
@@ -69,15 +69,5 @@ class FloorApp:
         return str(row[0]) if row else "0"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--pool-size", type=int, default=20)
-    args = parser.parse_args()
-    app = FloorApp(args.database_url, args.pool_size)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
-
-
 if __name__ == "__main__":
-    main()
+    serve(__doc__.splitlines()[0], FloorApp)

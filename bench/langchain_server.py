@@ -9,7 +9,6 @@ Frames: {"type": "auth", "user_id"} -> ready; {"type": "user_message", "id", "co
 -> … {"type": "assistant_message", "id", "content"}.
 """
 
-import argparse
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -17,7 +16,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from langchain.agents import create_agent
 from langchain.tools import ToolRuntime, tool
@@ -26,6 +24,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Tool
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from psycopg_pool import AsyncConnectionPool
+
+from bench.reference_cli import serve
 
 
 @dataclass
@@ -143,15 +143,5 @@ async def turn(websocket: WebSocket, context: Context, frame: dict[str, Any]) ->
     await websocket.send_json({"type": "assistant_message", "id": frame["id"], "content": content})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--pool-size", type=int, default=20)
-    args = parser.parse_args()
-    app = create_app(args.database_url, args.pool_size)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
-
-
 if __name__ == "__main__":
-    main()
+    serve(__doc__.splitlines()[0], create_app)

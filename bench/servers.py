@@ -4,7 +4,6 @@ read from the processes themselves (psutil: user + system, children included), w
 busy shared machine does not skew the way wall-clock throughput is skewed."""
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 import psutil
 
 from bench.scratch import AUTH_SECRET, Scratch
+from tests.monitor_support import stop
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOOR, LANGCHAIN, DEALAGENT = "floor", "langchain", "dealagent"
@@ -108,12 +108,7 @@ def running(
         wait_for_port(proc, port, scratch.home / f"{kind}-{port}.log")
         yield Server(kind, proc, f"http://127.0.0.1:{port}")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 
