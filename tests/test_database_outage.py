@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from core.embedded_supervisor import running
 from tests.chat_accounts import registered_user
@@ -17,6 +18,8 @@ from tests.chat_client import chat, ready_chat
 from tests.monitor_support import eventually
 from tests.serve_process import free_port, start_serve, stop_serve, wait_for_health
 from tests.throwaway_cluster import throwaway_cluster
+
+pytestmark = pytest.mark.once  # its own clusters (or none): not the shared server's business
 
 DEGRADED = {"status": "degraded", "database": "unreachable"}
 NO_MONITOR = {"MONITOR_IN_PROCESS": "false"}

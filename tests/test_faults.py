@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 import psycopg
+import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.chat_accounts import registered_user
@@ -126,6 +127,7 @@ async def run_through(home, cluster: Cluster, fault: Callable[[], Awaitable[None
     assert_ledgers_add_up(database_url, {**outcomes, **after})
 
 
+@pytest.mark.once  # its own cluster
 async def test_postgres_killed_and_started_again_during_turns(home):
     with throwaway_cluster() as cluster:
 
@@ -137,6 +139,7 @@ async def test_postgres_killed_and_started_again_during_turns(home):
         await run_through(home, cluster, kill_and_restart)
 
 
+@pytest.mark.once  # its own cluster
 async def test_postgres_stopped_for_ten_seconds_during_turns(home):
     with throwaway_cluster() as cluster:
 

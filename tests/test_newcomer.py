@@ -3,6 +3,8 @@ PostgreSQL, migrates, seeds and answers /healthz; it stops the database on exit.
 
 import signal
 
+import pytest
+
 from core.config import Settings
 from core.db import create_engine
 from tests.serve_process import (
@@ -13,6 +15,8 @@ from tests.serve_process import (
     stop_serve,
     wait_for_health,
 )
+
+pytestmark = pytest.mark.once  # its own embedded cluster, whatever DATABASE_URL says
 
 
 def test_serve_with_no_configuration(home):
