@@ -180,7 +180,14 @@ class LockLine:
             row = await cur.fetchone()
             return (conn if row and row[0] else None), None
         async with AsyncClientCursor(conn, row_factory=dict_row) as cur:
-            await cur.execute(LOCK_THEN_FACTS, {"space": key[0], "key": key[1], **facts})
+            try:
+                await cur.execute(LOCK_THEN_FACTS, {"space": key[0], "key": key[1], **facts})
+            except psycopg.Error:
+                # The lock may be held though the facts failed: a session lock outlives
+                # the statement's transaction. Unlocking one not held only warns.
+                if not conn.broken:
+                    await conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+                raise
             locked = await cur.fetchone()
             cur.nextset()
             row = await cur.fetchone()
