@@ -9,8 +9,8 @@ then `serve --workers 2`), connections (idle sockets), search (fan-out), deals (
 at scale), ledger (deductions per second), monitor (checks per second, queue lag); and,
 with --only profile, where dealagent's CPU goes under the first session count (py-spy).
 DATABASE_URL picks the PostgreSQL server (scratch databases are made and dropped on it);
-unset, a throwaway embedded one is started. --quick finishes in about a minute and
-asserts nothing about speed: it keeps the bench working (CI runs it).
+unset, a throwaway embedded one is started. --quick runs every section at small sizes
+and asserts nothing about speed: it keeps the bench working (CI runs it).
 """
 
 import argparse
@@ -78,7 +78,7 @@ def chosen(args: argparse.Namespace) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
+    parser.add_argument("--quick", action="store_true", help="small sizes, nothing asserted")
     parser.add_argument("--only", help=f"comma-separated sections of: {', '.join(SECTIONS)}")
     parser.add_argument("--skip", help="comma-separated sections to leave out")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"), help="output")
