@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -47,40 +47,14 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
         pool_size=settings.db_pool_max,
         max_overflow=settings.db_pool_overflow,
         pool_recycle=settings.db_pool_recycle_s,
+        pool_pre_ping=True,
         connect_args={
             "options": f"-c statement_timeout={timeout_ms} "
             f"-c idle_in_transaction_session_timeout={idle_ms} -c timezone=UTC"
         },
     )
     log_slow_statements(engine, settings.db_slow_query_s)
-    ping_when_idle(engine, PING_IDLE_S)
     return engine
-
-
-# A connection back in the pool for less than this is used without a ping: it answered a
-# moment ago. A busy server so saves a round trip per checkout; one idle longer (which may
-# predate a database restart) is pinged, and replaced if it does not answer.
-PING_IDLE_S = 1.0
-
-
-def ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
-    """pool_pre_ping, for connections idle longer than `idle_s` only."""
-
-    @event.listens_for(engine.sync_engine.pool, "connect")
-    @event.listens_for(engine.sync_engine.pool, "checkin")
-    def _answered(dbapi_conn: Any, record: Any) -> None:
-        record.info["returned_at"] = time.monotonic()
-
-    @event.listens_for(engine.sync_engine.pool, "checkout")
-    def _check(dbapi_conn: Any, record: Any, proxy: Any) -> None:
-        if time.monotonic() - record.info.get("returned_at", 0.0) <= idle_s:
-            return
-        try:
-            alive = engine.dialect.do_ping(dbapi_conn)
-        except Exception as error:  # the pool replaces the connection and tries again
-            raise DisconnectionError(str(error)) from error
-        if not alive:
-            raise DisconnectionError("the connection did not answer its ping")
 
 
 async def warm_pool(engine: AsyncEngine, count: int) -> None:

@@ -120,36 +120,3 @@ async def test_a_reading_session_leaves_its_connection_transactional(settings, d
         assert gone is None
     finally:
         await engine.dispose()
-
-
-async def backend_pid_then_killed(engine, other) -> int:
-    """A pooled connection's backend, terminated (from `other`) after it went back."""
-    async with engine.connect() as conn:
-        pid = await conn.scalar(text("SELECT pg_backend_pid()"))
-    async with other.connect() as conn:
-        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    return pid
-
-
-@pytest.mark.parametrize("idle_s", [0.0, 3600.0])
-async def test_only_connections_idle_past_the_bound_are_pinged(
-    settings, engine, monkeypatch, idle_s
-):
-    """Idle past PING_IDLE_S: pinged, found dead, replaced, the statement runs. Used within
-    it: no ping (the round trip a busy server saves), so a connection killed meanwhile
-    fails its next statement once, and the pool starts afresh."""
-    monkeypatch.setattr("core.db.PING_IDLE_S", idle_s)
-    pooled = create_engine(settings.model_copy(update={"db_pool_max": 1}), settings.database_url)
-    try:
-        killed = await backend_pid_then_killed(pooled, engine)
-        if idle_s == 0.0:
-            async with pooled.connect() as conn:
-                assert await conn.scalar(text("SELECT pg_backend_pid()")) != killed
-        else:
-            with pytest.raises(DBAPIError):
-                async with pooled.connect() as conn:
-                    await conn.scalar(text("SELECT 1"))
-            async with pooled.connect() as conn:
-                assert await conn.scalar(text("SELECT pg_backend_pid()")) != killed
-    finally:
-        await pooled.dispose()
