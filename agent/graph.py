@@ -1,5 +1,6 @@
-"""The compiled agent: create_agent with our tools, a bound on model calls and repair of
-malformed tool calls. Compiled once per model and bound, then shared by every turn."""
+"""The compiled agent: create_agent with our tools, a bound on model calls, repair of
+malformed tool calls and bounded retries of failed provider calls. Compiled once per model
+and bound, then shared by every turn."""
 
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -10,6 +11,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.graph.state import CompiledStateGraph
 
+from agent.model import strict_tool_calls
+from agent.provider_retry import ProviderRetry
 from tools import ALL_TOOLS
 from tools.context import AgentContext
 
@@ -91,6 +94,19 @@ class TurnGuard(AgentMiddleware):
         return ModelResponse(replies)
 
 
+class StrictToolArguments(AgentMiddleware):
+    """Tool calls whose arguments are broken JSON become invalid calls (agent.model)."""
+
+    async def awrap_model_call(
+        self,
+        request: ModelRequest,
+        handler: Callable[[ModelRequest], Awaitable[ModelResponse]],
+    ) -> ModelResponse:
+        response = await handler(request)
+        response.result = [strict_tool_calls(message) for message in response.result]
+        return response
+
+
 _compiled: dict[tuple[int, int], tuple[BaseChatModel, CompiledStateGraph]] = {}
 
 
@@ -110,6 +126,9 @@ def compile_agent(model: BaseChatModel, max_model_calls: int) -> CompiledStateGr
         # it names the turn's goal; a dynamic-prompt middleware would cost two thread hops
         # per model call (langsmith's traceable wraps every wrap_model_call hook).
         system_prompt=None,
-        middleware=[TurnGuard(max_model_calls)],
+        # wrap_model_call hooks nest first to last: the guard counts each model call once
+        # (retries of a failed provider call inside it are one call) and sees the calls
+        # whose broken arguments StrictToolArguments made invalid.
+        middleware=[TurnGuard(max_model_calls), ProviderRetry(), StrictToolArguments()],
         context_schema=AgentContext,
     )

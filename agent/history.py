@@ -1,6 +1,8 @@
-"""The conversation window the model sees: recent messages within a token budget."""
+"""The conversation window the model sees: recent messages within a token budget, each
+reply with the summary of its tools' results, and the state the newest reply left."""
 
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -18,7 +20,13 @@ MAX_MESSAGES = 60
 COLUMNS = ChatMessage.__table__.c
 USER = bindparam("user_id", type_=COLUMNS.user_id.type)
 WINDOW = (
-    select(ChatMessage.role, ChatMessage.content, ChatMessage.meta_data["content_tokens"])
+    select(
+        ChatMessage.role,
+        ChatMessage.content,
+        ChatMessage.meta_data["content_tokens"],
+        ChatMessage.meta_data["summary"].astext,
+        ChatMessage.meta_data["state"],
+    )
     .where(
         ChatMessage.user_id == USER,
         ChatMessage.role.in_((MessageRole.USER, MessageRole.ASSISTANT)),
@@ -45,29 +53,39 @@ def content_tokens(content: str, stored: object) -> int:
     return stored if isinstance(stored, int) else count_text(content)
 
 
+@dataclass
+class Window:
+    messages: list[BaseMessage] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)  # agent.state, as the last reply left it
+
+
 async def recent_history(
     session: AsyncSession,
     user_id: uuid.UUID,
     budget_tokens: int,
     *,
     then_store: dict[str, Any] | None = None,
-) -> list[BaseMessage]:
+) -> Window:
     """Newest messages first until the budget is spent, returned oldest first.
 
-    The system prompt is not part of this window: the agent always adds it.
+    The system prompt is not part of this window: the agent always adds it. A reply's
+    content_tokens count its summary too (agent.turn stores them so).
     """
     if then_store is None:
         rows = await session.execute(WINDOW, {"user_id": user_id})
     else:  # `then_store`: the new message's STORED columns
         stored = {f"new_{name}": then_store[name] for name in STORED}
         rows = await session.execute(WINDOW_THEN_STORE, {"user_id": user_id, **stored})
-    window: list[BaseMessage] = []
+    window = Window()
     spent = 0
-    for role, content, stored in rows:
-        spent += content_tokens(content, stored) + MESSAGE_OVERHEAD_TOKENS
+    for role, content, stored, summary, state in rows:
+        if role == MessageRole.ASSISTANT and not window.state and isinstance(state, dict):
+            window.state = state
+        text = f"{content}\n{summary}" if summary else content
+        spent += content_tokens(text, stored) + MESSAGE_OVERHEAD_TOKENS
         if spent > budget_tokens:
             break
         kind = HumanMessage if role == MessageRole.USER else AIMessage
-        window.append(kind(content=content))
-    window.reverse()
+        window.messages.append(kind(content=text))
+    window.messages.reverse()
     return window

@@ -8,6 +8,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from agent import small_talk
+from agent.questions import (
+    NOTIFICATIONS_RE,
+    PERIOD_RE,
+    PRICE_HISTORY_RE,
+    SORT_WORDS_RE,
+    SPENDING_RE,
+    STATUS_GOALS_RE,
+    goal_status,
+)
+from agent.references import deal_ref
+from agent.typos import corrected
 from core.models.enums import MarketCategory, MarketType
 
 UUID_RE = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
@@ -113,10 +125,13 @@ FILLER = {"a", "an", "the", "my", "me", "some", "new", "for", "of", "goal", "one
 
 @dataclass
 class Intent:
-    # help, balance, list_goals, goal_action, goal_change, deals, search, track, create, unknown
+    # help, smalltalk, others, foreign, empty, balance, spending, notifications, list_goals,
+    # goal_action, goal_change, deals, price_history, search, track, create, unknown
     kind: str
     args: dict[str, Any] = field(default_factory=dict)
     goal_ref: str | None = None  # words naming a goal, or its id
+    deal_ref: str | None = None  # agent.references.deal_ref: "2", "cheapest", "it"…
+    text: str = ""  # what was said, for the clarifying question
     about_goal: bool = False  # a search for one of the user's goals
     then_search: bool = False  # a goal to create, then search the markets for at once
 
@@ -242,18 +257,55 @@ def read_goal_request(text: str, now: datetime) -> Intent:
 
 def read(text: str, now: datetime | None = None) -> Intent:
     """The intent of one user message."""
-    now = now or datetime.now(UTC)
+    intent = read_request(corrected(text), now or datetime.now(UTC))
+    intent.text = text
+    return intent
+
+
+def follow_on(intent: Intent, previous: str | None, now: datetime | None = None) -> Intent:
+    """An elliptical message ("and of #2?", "and on the monitor goal?") read as the same
+    kind of request as the one before it."""
+    if intent.kind != "unknown" or not previous:
+        return intent
+    before = read(previous, now)
+    if before.kind == "price_history" and (ref := deal_ref(intent.text)):
+        return Intent("price_history", deal_ref=ref, text=intent.text)
+    rest = re.sub(r"^\s*(?:and|what about|how about|also|same for)\s*", "", intent.text, flags=re.I)
+    if rest != intent.text and before.kind in {"spending", "deals", "search", "list_goals"}:
+        again = read(f"{previous.rstrip('?.! ')} {rest}", now)
+        if again.kind == before.kind:
+            return again
+    return intent
+
+
+def read_request(text: str, now: datetime) -> Intent:
     lowered = text.lower().strip()
     goal_id = UUID_RE.search(text)
-    if not lowered or re.fullmatch(
-        r"(help|\?|what can you do\??|how does (this|it) work\??|hi|hello|hey)[.!]?", lowered
-    ):
+    if re.fullmatch(r"(help|\?|what can you do\??|how does (this|it) work\??)[.!]?", lowered):
         return Intent("help")
+    if small_talk.unreadable(text):
+        return Intent("empty")
+    if small_talk.OTHERS_RE.search(text):
+        return Intent("others")
+    if small_talk.foreign(text):
+        return Intent("foreign")
+    if answer := small_talk.small_talk(text):
+        return Intent("smalltalk", {"reply": answer})
     if url := re.search(r"https?://\S+", text):
         ref = goal_ref(text.replace(url[0], ""), goal_id) if "goal" in lowered else None
         return Intent("track", {"url": url[0].rstrip(".,)")}, ref)
+    if PRICE_HISTORY_RE.search(text):
+        return Intent("price_history", deal_ref=deal_ref(text) or "it")
+    if re.match(r"^\s*(?:please\s+)?(?:track|follow|watch|save)\b", text, re.I) and (
+        ref := deal_ref(text)
+    ):
+        return Intent("track", {}, goal_ref(text) if "goal" in lowered else None, ref)
+    if SPENDING_RE.search(text):
+        return read_spending(text, goal_id)
     if re.search(r"\b(balance|how many tokens|tokens (do i have|left)|credits?)\b", lowered):
         return Intent("balance")
+    if NOTIFICATIONS_RE.search(text) and not CREATE_RE.match(text):
+        return Intent("notifications")
     if (m := CHANGE_RE.search(text)) and ("goal" in lowered or goal_id or "budget" in lowered):
         field_name = (
             "max_budget"
@@ -272,10 +324,13 @@ def read(text: str, now: datetime | None = None) -> Intent:
         return Intent(
             "goal_action", {"action": ACTIONS[m["verb"].lower()]}, goal_ref(rest, goal_id)
         )
-    if re.search(r"\b(list|show|see|what are|view)\b.*\bgoals\b|^\s*(my\s+)?goals\??$", lowered):
-        status = re.search(r"\b(active|paused|cancelled|completed|expired)\b", lowered)
-        return Intent("list_goals", {"status": status[1]} if status else {})
+    if STATUS_GOALS_RE.search(text) or re.search(
+        r"\b(list|show|see|what are|view)\b.*\bgoals\b|^\s*(my\s+)?goals\??$", lowered
+    ):
+        return Intent("list_goals", goal_status(lowered))
     if DEALS_RE.search(text) and not (SEARCH_RE.match(text) and "my deals" not in lowered):
+        if re.search(r"\b(those|these|them|the same) deals\b", lowered):
+            return Intent("deals", deal_filters(text, True), "those")
         about = "goal" in lowered or goal_id is not None
         return Intent(
             "deals", deal_filters(text, about), goal_ref(text, goal_id) if about else None
@@ -292,6 +347,15 @@ def read(text: str, now: datetime | None = None) -> Intent:
     return Intent("unknown")
 
 
+def read_spending(text: str, goal_id: re.Match[str] | None) -> Intent:
+    period = PERIOD_RE.search(text)
+    word = period[1].lower() if period else "all"
+    args = {"period": next((p for p in ("today", "week", "month") if p in word), "all")}
+    about = re.search(r"\bon (.*\bgoal\b.*|it|that|this one)", text, re.I)
+    ref = goal_ref(PERIOD_RE.sub("", about[1]) if about else "", goal_id)
+    return Intent("spending", args, ref if about or goal_id else None)
+
+
 def goal_ref(text: str, goal_id: re.Match[str] | None) -> str:
     if goal_id:
         return goal_id[0]
@@ -303,15 +367,21 @@ def goal_ref(text: str, goal_id: re.Match[str] | None) -> str:
     return " ".join(words)
 
 
+def sort_asked(lowered: str) -> str | None:
+    if re.search(r"\b(cheapest|lowest price|by price|price)\b", lowered):
+        return "price"
+    if re.search(r"\b(biggest|largest|best|highest) discount|\bby discount\b", lowered):
+        return "discount"
+    if re.search(r"\b(newest|latest|recent)\b", lowered):
+        return "newest"
+    return None
+
+
 def deal_filters(text: str, about_goal: bool) -> dict[str, Any]:
     lowered = text.lower()
     args = price_filters(text)
-    if re.search(r"\b(cheapest|lowest price|by price|price)\b", lowered):
-        args["sort"] = "price"
-    elif re.search(r"\b(biggest|largest|best|highest) discount|\bby discount\b", lowered):
-        args["sort"] = "discount"
-    elif re.search(r"\b(newest|latest|recent)\b", lowered):
-        args["sort"] = "newest"
+    if sort := sort_asked(lowered):
+        args["sort"] = sort
     if m := LIMIT_RE.search(text):
         args["limit"] = int(m[1])
     if markets := markets_in(text):
@@ -326,9 +396,14 @@ def read_search(text: str, goal_id: re.Match[str] | None) -> Intent:
     body = SEARCH_RE.sub("", text, count=1)
     if re.search(r"\b(my|the|this|that)\b[\w\s-]*\bgoal\b", body, re.I) or goal_id:
         ref = goal_ref(re.sub(r"\bdeals?\b", "", body, flags=re.I), goal_id)
-        return Intent("search", price_filters(body), ref, about_goal=True)
+        wanted = price_filters(body)
+        if (sort := sort_asked(body.lower())) in ("price", "discount"):
+            wanted["sort"] = sort
+        return Intent("search", wanted, ref, about_goal=True)
     args = price_filters(body)
     args.pop("min_price", None)  # search_markets filters by max_price only
+    if (sort := sort_asked(body.lower())) in ("price", "discount"):  # live offers have no age
+        args["sort"] = sort
     if markets := markets_in(body):
         args["markets"] = markets
     if category := category_of(body):
@@ -339,6 +414,7 @@ def read_search(text: str, goal_id: re.Match[str] | None) -> Intent:
         DISCOUNT_RE,
         re.compile(r"\b(on|at|from)\s+(amazon|walmart|ebay|target|best buy|bestbuy)\b", re.I),
         re.compile(r"\bdeals?\b", re.I),
+        SORT_WORDS_RE,
     ]
     query = clean_title(body, patterns)
     if not query:

@@ -29,7 +29,8 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agent import intents
-from agent.offline_plan import Call, next_move, parse_result
+from agent import state as conversation
+from agent.offline_plan import Call, Known, next_move, parse_result
 from agent.tokens import count_messages, count_text
 
 CURRENT_GOAL_RE = re.compile(r"Current goal: (" + intents.UUID_RE.pattern + ")")
@@ -62,16 +63,25 @@ class OfflineChatModel(BaseChatModel):
             (i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=None
         )
         if asked is None:
-            move: Call | str = "Hello! " + next_move(intents.Intent("help"), [], set(), None)
+            move: Call | str = "Hello! " + next_move(intents.Intent("help"), [], set(), Known())
         else:
+            this_turn = messages[asked + 1 :]
+            args = {
+                call["id"]: call["args"]
+                for m in this_turn
+                if isinstance(m, AIMessage)
+                for call in m.tool_calls
+            }
             results = [
-                parse_result(m.name or "", m.status, m.text)
-                for m in messages[asked + 1 :]
+                parse_result(m.name or "", m.status, m.text, args.get(m.tool_call_id, {}))
+                for m in this_turn
                 if isinstance(m, ToolMessage)
             ]
-            move = next_move(
-                intents.read(messages[asked].text), results, set(tool_names), current_goal(messages)
+            before = [m.text for m in messages[:asked] if isinstance(m, HumanMessage)]
+            intent = intents.follow_on(
+                intents.read(messages[asked].text), before[-1] if before else None
             )
+            move = next_move(intent, results, set(tool_names), known(messages))
         if isinstance(move, Call):
             args = {k: v for k, v in move.args.items() if v is not None}
             call = {"name": move.name, "args": args, "id": f"call_{uuid.uuid4().hex[:16]}"}
@@ -132,11 +142,13 @@ def usage(input_tokens: int, output_tokens: int) -> UsageMetadata:
     )
 
 
-def current_goal(messages: list[BaseMessage]) -> str | None:
+def known(messages: list[BaseMessage]) -> Known:
+    """The chat's goal and what the conversation showed, from the system prompt."""
     for message in messages:
-        if isinstance(message, SystemMessage) and (found := CURRENT_GOAL_RE.search(message.text)):
-            return found[1]
-    return None
+        if isinstance(message, SystemMessage):
+            found = CURRENT_GOAL_RE.search(message.text)
+            return Known(found[1] if found else None, conversation.parse(message.text))
+    return Known()
 
 
 def chunks_of(message: AIMessage) -> Iterator[ChatGenerationChunk]:

@@ -1,24 +1,38 @@
-"""The offline model's reasoning: from the request and this turn's tool results so far to
-the next tool call, or to the reply written from those results."""
+"""The offline model's reasoning: from the request, what the conversation showed
+(agent.state) and this turn's tool results so far to the next tool call, or to the reply
+written from those results (agent.replies)."""
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from agent import small_talk
 from agent.intents import UUID_RE, Intent
+from agent.references import pick_deal, points_back
+from agent.replies import describe, plain_error
 
 HELP = """I can watch the markets for you. Try:
 - "Find me a 27-inch 4K monitor under $300, tell me if one drops below $250"
 - "Watch for a 27-inch 4K monitor under $300 by Friday, at least 15% off"
-- "Search for a mechanical keyboard under $100 on Amazon"
-- "Search deals for my monitor goal"
-- "Show my deals under $300, biggest discount first"
-- "Track https://www.amazon.com/dp/B0EXAMPLE for my monitor goal"
-- "List my goals", "Pause the monitor goal", "Resume it", "Cancel the headphones goal"
+- "Search for a mechanical keyboard under $100 on Amazon, cheapest first"
+- "Show my deals under $300, biggest discount first", then "price history of #2"
+- "Track https://www.amazon.com/dp/B0EXAMPLE"
+- "List my goals", "Which goals are paused?", "Pause the monitor goal", "Resume it"
 - "Change the budget of my monitor goal to $350"
-- "What's my balance?\""""
-
+- "What's my balance?", "How much did I spend this week?", "Any alerts?\""""
+FIXED = {
+    "help": HELP,
+    "empty": small_talk.NOTHING_TO_READ,
+    "foreign": small_talk.NOT_ENGLISH,
+    "others": small_talk.ONLY_YOURS,
+}
+SIMPLE = {
+    "balance": "get_balance",
+    "list_goals": "list_goals",
+    "create": "create_goal",
+    "notifications": "list_notifications",
+}
 # Which goals each follow-up can apply to.
 ELIGIBLE = {
     "pause": {"active"},
@@ -26,6 +40,16 @@ ELIGIBLE = {
     "cancel": {"active", "paused"},
 }
 LIVE = {"active", "paused", "completed", "expired"}
+CANNOT = {
+    "cancelled": "was cancelled, and a cancelled goal can't be resumed or changed. To watch "
+    "for it again, create it anew, e.g. “watch for {title}”",
+    "completed": "is completed (its deadline or its matches are reached). To keep looking, "
+    "create a new goal, e.g. “watch for {title}”",
+    "expired": "has expired (its deadline passed). To keep looking, create a new goal, "
+    "e.g. “watch for {title}”",
+    "active": "is already active",
+    "paused": "is already paused; say “resume it” to watch it again",
+}
 
 
 @dataclass
@@ -33,6 +57,7 @@ class Result:
     name: str
     ok: bool
     data: Any  # the parsed JSON result, or the error text
+    args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -41,77 +66,165 @@ class Call:
     args: dict[str, Any]
 
 
-def parse_result(name: str, status: str, content: str) -> Result:
+@dataclass
+class Known:
+    """What the model knows besides the request: the chat's goal, what was shown."""
+
+    current_goal: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def focus_goal(self) -> dict[str, Any] | None:
+        if self.current_goal:
+            return {"id": self.current_goal}
+        return self.state.get("goal")
+
+
+def parse_result(name: str, status: str, content: str, args: dict[str, Any]) -> Result:
     if status == "error":
-        return Result(name, False, content)
+        return Result(name, False, content, args)
     try:
-        return Result(name, True, json.loads(content))
+        return Result(name, True, json.loads(content), args)
     except ValueError:
-        return Result(name, True, content)
+        return Result(name, True, content, args)
 
 
-def next_move(
-    intent: Intent, results: list[Result], tools: set[str], current_goal: str | None
-) -> Call | str:
+def next_move(intent: Intent, results: list[Result], tools: set[str], known: Known) -> Call | str:
     """A tool call to make next, or the reply text."""
-    move = decide(intent, results, current_goal)
+    move = decide(intent, results, known)
     if isinstance(move, Call) and move.name not in tools:
         return f"Sorry, {move.name.replace('_', ' ')} is not available right now."
     return move
 
 
-def decide(intent: Intent, results: list[Result], current_goal: str | None) -> Call | str:
+def decide(intent: Intent, results: list[Result], known: Known) -> Call | str:
     if not results:
-        return first_move(intent, current_goal)
+        return first_move(intent, known)
     last = results[-1]
     if intent.then_search and last.ok and last.name == "create_goal":
         return follow_up(Intent("search"), last.data["goal"])
     if intent.then_search and len(results) == 2:  # the goal stands whatever the search did
-        found = describe(last) if last.ok else f"The search didn't work: {first_line(last.data)}"
-        return f"{describe(results[0])}\n\n{found}"
-    if not last.ok:
-        return f"That didn't work: {first_line(last.data)}"
-    if last.name == "list_goals" and needs_goal(intent):
-        return with_goal(intent, last.data.get("goals", []), current_goal)
-    return describe(last)
+        found = reply_to(last)
+        return f"{reply_to(results[0])}\n\n{found}"
+    if last.ok and last.name == "list_goals" and intent.kind == "track" and intent.deal_ref:
+        return track_under(intent, last.data.get("goals", []), known)
+    if last.ok and last.name == "list_goals" and needs_goal(intent):
+        return with_goal(intent, last.data.get("goals", []), known)
+    return reply_to(last)
+
+
+def reply_to(result: Result) -> str:
+    if not result.ok:
+        return f"That didn't work: {plain_error(result.data)}"
+    return describe(result.name, result.data, result.args)
 
 
 def needs_goal(intent: Intent) -> bool:
     return intent.kind in {"goal_action", "goal_change"} or (
-        intent.kind in {"search", "deals", "track"} and intent.goal_ref is not None
+        intent.kind in {"search", "deals", "track", "spending"} and intent.goal_ref is not None
     )
 
 
-def first_move(intent: Intent, current_goal: str | None) -> Call | str:
-    simple = {"balance": "get_balance", "list_goals": "list_goals", "create": "create_goal"}
-    if intent.kind in simple:
-        return Call(simple[intent.kind], intent.args)
-    if intent.kind == "help":
-        return HELP
+def first_move(intent: Intent, known: Known) -> Call | str:
+    if intent.kind in FIXED:
+        return FIXED[intent.kind]
+    if intent.kind == "smalltalk":
+        return intent.args["reply"]
     if intent.kind == "unknown":
-        return "Sorry, I didn't catch that. " + HELP
+        return small_talk.clarify(intent.text)
+    if intent.kind in SIMPLE:
+        return Call(SIMPLE[intent.kind], intent.args)
+    if intent.kind == "price_history":
+        return history_of(intent, known)
+    if intent.kind == "track" and intent.deal_ref:
+        return track_shown(intent, known)
     if needs_goal(intent):
-        goal_id = named_goal(intent, current_goal)
-        if goal_id and intent.kind != "search":  # a search needs the goal's title: list first
-            return follow_up(intent, {"id": goal_id})
+        goal = named_goal(intent, known)
+        if goal and intent.kind != "search":  # a search needs the goal's title: list first
+            return refusal(intent, goal) or follow_up(intent, goal)
         return Call("list_goals", {})
-    tool = {"search": "search_markets", "track": "track_product_url"}.get(intent.kind)
-    return Call(tool or "query_deals", intent.args)
+    if intent.kind == "track":
+        return follow_up(intent, live_focus(known))
+    if intent.kind == "spending":
+        return Call("get_spending", intent.args)
+    tool = {"search": "search_markets"}.get(intent.kind, "query_deals")
+    return Call(tool, intent.args)
 
 
-def named_goal(intent: Intent, current_goal: str | None) -> str | None:
-    """The goal id the request gives, or the conversation's goal when it names none."""
+def history_of(intent: Intent, known: Known) -> Call | str:
+    deal = pick_deal(intent.deal_ref or "it", known.state)
+    if isinstance(deal, str):
+        return deal
+    if not deal.get("id"):
+        return (
+            f"I don't keep a price history for “{deal['title']}” yet: it was a search result, "
+            "not a tracked deal. Say “track it” (or its #number) and I'll follow its price."
+        )
+    return Call("price_history", {"deal_id": deal["id"]})
+
+
+def track_shown(intent: Intent, known: Known) -> Call | str:
+    deal = pick_deal(intent.deal_ref or "it", known.state)
+    if isinstance(deal, str):
+        return deal
+    focus = live_focus(known)
+    if intent.goal_ref or not focus:  # which goal: by its words, or the product's
+        return Call("list_goals", {})
+    return follow_up(Intent("track", {"url": deal["url"]}), focus)
+
+
+def track_under(intent: Intent, goals: list[dict[str, Any]], known: Known) -> Call | str:
+    """A product the conversation showed, tracked under the goal named, or else the live
+    goal whose title shares the most words with the product's (the tool asks if none)."""
+    deal = pick_deal(intent.deal_ref or "it", known.state)
+    if isinstance(deal, str):
+        return deal
+    tracked = Intent("track", {"url": deal["url"]}, intent.goal_ref)
+    if intent.goal_ref:
+        return with_goal(tracked, goals, known)
+    words = set(re.findall(r"[\w-]+", str(deal.get("title", "")).lower()))
+    scored = [(len(words & title_words(g)), g) for g in goals if g["status"] in LIVE]
+    best = max((score for score, _ in scored), default=0)
+    closest = [g for score, g in scored if score == best and best > 0]
+    return follow_up(tracked, closest[0] if len(closest) == 1 else None)
+
+
+def live_focus(known: Known) -> dict[str, Any] | None:
+    """The goal the chat is about, if it can still take deals; else the tool picks."""
+    goal = known.focus_goal()
+    return goal if goal and goal.get("status", "active") in {"active", "paused"} else None
+
+
+def named_goal(intent: Intent, known: Known) -> dict[str, Any] | None:
+    """The goal the request names by id, or by "it"/"that goal"/nothing at all: the goal
+    the conversation is about (None: find it by title words in list_goals)."""
     ref = intent.goal_ref or ""
-    return ref if UUID_RE.fullmatch(ref) else current_goal if not ref else None
+    if UUID_RE.fullmatch(ref):
+        return {"id": ref}
+    if not ref or points_back(ref):
+        return known.focus_goal()
+    return None
 
 
-def follow_up(intent: Intent, goal: dict[str, Any]) -> Call:
+def refusal(intent: Intent, goal: dict[str, Any]) -> str | None:
+    """Why the goal in focus cannot take this action, when what was shown says so."""
+    wanted = ELIGIBLE.get(intent.args.get("action", ""))
+    status = goal.get("status")
+    if intent.kind != "goal_action" or not wanted or not status or status in wanted:
+        return None
+    return f"Your goal “{goal['title']}” {CANNOT[status].format(title=goal['title'])}."
+
+
+def follow_up(intent: Intent, goal: dict[str, Any] | None) -> Call:
+    goal_id = {"goal_id": goal["id"]} if goal else {}
     if intent.kind in {"goal_action", "goal_change"}:
-        return Call("update_goal", {"goal_id": goal["id"], **intent.args})
-    if intent.kind in {"deals", "track"}:
-        tool = "query_deals" if intent.kind == "deals" else "track_product_url"
-        return Call(tool, {**intent.args, "goal_id": goal["id"]})
-    args: dict[str, Any] = {"query": goal.get("title") or "", "goal_id": goal["id"], **intent.args}
+        return Call("update_goal", {**goal_id, **intent.args})
+    if intent.kind in {"deals", "track", "spending"}:
+        tool = {"deals": "query_deals", "track": "track_product_url"}.get(
+            intent.kind, "get_spending"
+        )
+        return Call(tool, {**intent.args, **goal_id})
+    assert goal is not None  # a search about a goal found it first
+    args: dict[str, Any] = {"query": goal.get("title") or "", **goal_id, **intent.args}
     if goal.get("max_budget") and "max_price" not in args:
         args["max_price"] = goal["max_budget"]
     if goal.get("min_discount_percent") and "min_discount" not in args:
@@ -121,95 +234,43 @@ def follow_up(intent: Intent, goal: dict[str, Any]) -> Call:
     return Call("search_markets", args)
 
 
-def with_goal(intent: Intent, goals: list[dict[str, Any]], current_goal: str | None) -> Call | str:
-    eligible_status = ELIGIBLE.get(intent.args.get("action", ""), LIVE)
-    eligible = [g for g in goals if g["status"] in eligible_status]
+def with_goal(intent: Intent, goals: list[dict[str, Any]], known: Known) -> Call | str:
+    eligible_status = eligible_for(intent)
     words = set(re.findall(r"[\w-]+", (intent.goal_ref or "").lower()))
-    if goal_id := named_goal(intent, current_goal):
-        eligible = [g for g in eligible if g["id"] == goal_id]
-    elif words:
-        scored = [(len(words & title_words(g)), g) for g in eligible]
+    if points_back(intent.goal_ref):
+        words = set()
+    if words:
+        scored = [(len(words & title_words(g)), g) for g in goals]
         best = max((score for score, _ in scored), default=0)
-        eligible = [g for score, g in scored if score == best and best > 0]
+        named = [g for score, g in scored if score == best and best > 0]
+    else:
+        named = goals
+    eligible = [g for g in named if g["status"] in eligible_status]
     if len(eligible) == 1:
         return follow_up(intent, eligible[0])
     if not eligible:
+        if words and len(named) == 1:
+            return refusal(intent, named[0]) or (
+                f"Your goal “{named[0]['title']}” is {named[0]['status']}, so I can't do that."
+            )
+        if words and named:
+            names = "; ".join(f"“{g['title']}” ({g['status']})" for g in named)
+            return f"None of the goals matching “{intent.goal_ref}” can take that: {names}."
         what = f" matching “{intent.goal_ref}”" if words else ""
-        return (
-            f"I couldn't find a goal{what} that I can do that to. Say “list my goals” to see them."
-        )
-    names = "; ".join(f"{g['title']} ({g['status']})" for g in eligible)
-    return f"Which goal do you mean? {names}."
+        kind = "" if words else " that I can do that to"
+        return f"I couldn't find a goal{what}{kind}. Say “list my goals” to see them."
+    names = "; ".join(f"“{g['title']}” ({g['status']})" for g in eligible)
+    return f"Which goal do you mean: {names}?"
+
+
+def eligible_for(intent: Intent) -> set[str]:
+    if action := intent.args.get("action"):
+        return ELIGIBLE.get(action, LIVE)
+    if intent.kind in {"deals", "spending"}:  # a cancelled goal's deals and costs stay
+        return LIVE | {"cancelled", "failed", "error"}
+    return LIVE
 
 
 def title_words(goal: dict[str, Any]) -> set[str]:
     words = set(re.findall(r"[\w-]+", goal["title"].lower()))
     return words | {w.rstrip("s") for w in words} | {w + "s" for w in words}
-
-
-def first_line(text: Any) -> str:
-    return str(text).strip().splitlines()[0] if str(text).strip() else "unknown error"
-
-
-def money(value: Any) -> str:
-    return f"${value}" if value is not None else "—"
-
-
-def goal_line(goal: dict[str, Any]) -> str:
-    parts = [f"**{goal['title']}** ({goal['category']}, {goal['status']})"]
-    if goal.get("max_budget"):
-        parts.append(f"budget {money(goal['max_budget'])}")
-    if goal.get("target_price"):
-        parts.append(f"target {money(goal['target_price'])}")
-    if goal.get("min_discount_percent"):
-        parts.append(f"at least {goal['min_discount_percent']}% off")
-    if goal.get("end_date"):
-        parts.append(f"until {goal['end_date'][:10]}")
-    return ", ".join(parts) + f" — id {goal['id']}"
-
-
-def offer_line(offer: dict[str, Any]) -> str:
-    price = offer.get("price", offer.get("current_price"))
-    line = f"- {offer.get('title', 'an offer')}: {money(price)}"
-    if offer.get("discount_percent"):
-        line += f" ({offer['discount_percent']}% off)"
-    if where := offer.get("market") or offer.get("source"):
-        line += f" at {where}"
-    return line
-
-
-def describe(result: Result) -> str:
-    data = result.data if isinstance(result.data, dict) else {}
-    if result.name == "create_goal":
-        watching = data.get("watching") or {}
-        return (
-            f"Done. I'm now watching for {goal_line(data['goal'])}. I check the markets for "
-            f"it {watching.get('first_check', 'soon')}, then every "
-            f"{watching.get('then_every', 'hour')} ({watching.get('tokens_per_check', '?')} "
-            "tokens a check); new matches and price drops come to you as notifications."
-        )
-    if result.name == "update_goal":
-        goal = data["goal"]
-        return f"Done: **{goal['title']}** is now {goal['status']}. " + goal_line(goal)
-    if result.name == "list_goals":
-        goals = data.get("goals", [])
-        if not goals:
-            return "You have no goals yet. Tell me what to watch for."
-        return "Your goals:\n" + "\n".join(f"- {goal_line(g)}" for g in goals)
-    if result.name == "get_balance":
-        return (
-            f"Your balance is {data['token_balance']} tokens "
-            f"({data['total_tokens_spent']} spent so far, {data['active_goals']} active goals)."
-        )
-    if result.name == "track_product_url":
-        return f"Tracking it: {offer_line(data['deal'])[2:]}. I'll keep its price history."
-    offers = data.get("products") or data.get("deals") or []
-    if result.name in {"search_markets", "query_deals"}:
-        found = "Here is what I found" if offers else "I found nothing that matches"
-        lines = [found + (":" if offers else ".")] + [offer_line(o) for o in offers[:10]]
-        if saved := data.get("saved_as_deals"):
-            lines.append(f"Saved {saved} of them as deals of your goal.")
-        reports = [r for r in data.get("markets", []) if r.get("status") != "ok"]
-        lines += [f"({r['market']}: {r['status']})" for r in reports]
-        return "\n".join(lines)
-    return f"Done: {json.dumps(result.data)[:500]}"

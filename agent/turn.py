@@ -13,7 +13,7 @@
    core.billing settles the turn with one deduction, and the user's first completed turn
    pays their referral (core.referrals).
 A failed turn charges no chat_turn part, only services the tools completed, and stores no
-reply; a provider failure (after the openai client's bounded retries) is LLMUnavailable.
+reply; a provider failure (after agent.provider_retry's bounded retries) is LLMUnavailable.
 emit() failing (a client gone) never stops the turn: it is finished, stored and billed.
 """
 
@@ -27,7 +27,6 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import openai
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -39,10 +38,12 @@ from langchain_core.messages import (
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agent import state as conversation
 from agent.graph import build_agent, out_of_steps
 from agent.history import recent_history
 from agent.model import chat_model, model_name
 from agent.prompt import system_prompt
+from agent.replies import after_charge_note
 from agent.tokens import count_messages, count_text, install_offline_cache
 from core import billing, referrals
 from core.config import Settings
@@ -57,12 +58,6 @@ from tools.context import AgentContext
 
 log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-class LLMUnavailable(Exception):
-    """The model provider failed (429, 5xx, timeout, connection) after bounded retries."""
-
-    code = "llm_unavailable"
 
 
 @dataclass
@@ -164,7 +159,9 @@ class TurnRecorder:
             await self.send({"type": "tool_call", **record})
         for bad in message.invalid_tool_calls:
             record = {"call_id": bad["id"], "name": bad["name"], "args": bad["args"]}
-            error = f"malformed tool call: {bad.get('error') or 'arguments are not valid JSON'}"
+            error = (
+                f"malformed tool call: {bad.get('error') or 'the arguments are not a JSON object'}"
+            )
             self.tool_calls[bad["id"] or ""] = {**record, "ok": False, "error": error}
             await self.send({"type": "tool_call", **record})
             await self.send({"type": "tool_result", **record, "ok": False, "error": error})
@@ -191,6 +188,7 @@ class TurnRecorder:
 class StartedTurn:
     asked_id: uuid.UUID  # the stored user message
     history: list[BaseMessage]
+    state: conversation.State  # what the conversation showed so far (agent.state)
     chat_price: TokenPricing  # the chat_turn price quoted at the start, charged at the end
 
 
@@ -216,8 +214,8 @@ async def start_turn(
     }
     budget = request.settings.agent_history_tokens
     # The window before this message, and the message stored, in one round trip.
-    history = await recent_history(session, request.user_id, budget, then_store=asked)
-    return StartedTurn(asked_id, history, chat_price)
+    window = await recent_history(session, request.user_id, budget, then_store=asked)
+    return StartedTurn(asked_id, window.messages, window.state, chat_price)
 
 
 # A Core INSERT built once: the ORM's unit of work (or building the statement each time)
@@ -246,7 +244,7 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
         settings=settings,
         goal_id=request.goal_id,
     )
-    prompt = [SystemMessage(system_prompt(request.goal_id)), *started.history]
+    prompt = [SystemMessage(system_prompt(request.goal_id, started.state)), *started.history]
     human = HumanMessage(content=request.content)
     recorder = TurnRecorder(turn_id, emit, [*prompt, human])
     ack = {"type": "ack", "id": request.client_message_id, "message_id": str(asked_id)}
@@ -256,16 +254,16 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
         async for mode, data in agent.astream(
             {"messages": [*prompt, human]},
             context=context,
-            stream_mode=["messages", "updates"],
+            stream_mode=["messages", "updates", "custom"],
         ):
             if mode == "messages":
                 await recorder.on_chunk(*data)
-            else:
+            elif mode == "updates":
                 await recorder.on_update(data)
+            else:  # frames written while a node runs: market_status, model_retry
+                await recorder.send(data)
     except Exception as error:
         await settle_failed_turn(request, context, turn_id, asked_id, error)
-        if isinstance(error, openai.APIError | httpx.HTTPError):
-            raise LLMUnavailable(f"the model is unavailable: {type(error).__name__}") from error
         raise
     finally:
         if request.monitor is not None and context.new_goals:
@@ -285,6 +283,9 @@ async def finish_turn(
     asked_id = started.asked_id
     # What the model says and the arguments it wrote are stored: NUL cannot be, so it goes.
     content = without_nul(recorder.content) or "Sorry, I have no answer to that."
+    calls = without_nul(list(recorder.tool_calls.values()))
+    summary = conversation.summary(calls)
+    note = ""
     reply_id = uuid.uuid4()
     links = {
         "turn_id": str(recorder.turn_id),
@@ -293,6 +294,7 @@ async def finish_turn(
     }
 
     async def settle(session: AsyncSession) -> billing.Settlement:
+        nonlocal note
         # First, so a referral this first turn pays is in the balance the settlement reports.
         # A reply in the history was stored by a settlement that already settled it.
         if not any(isinstance(m, AIMessage) for m in started.history):
@@ -308,13 +310,15 @@ async def finish_turn(
             meta=links,
             chat_price=started.chat_price,
         )
+        if context.balance_asked:  # the tools read it before this charge
+            note = after_charge_note(settlement.charged, settlement.balance)
         await store_message(
             session,
             id=reply_id,
             user_id=request.user_id,
             goal_id=goal_id,
             role=MessageRole.ASSISTANT,
-            content=content,
+            content=content + note,
             tokens_used=recorder.tokens,
             meta_data={
                 **links,
@@ -323,21 +327,25 @@ async def finish_turn(
                 "latency_ms": latency_ms,
                 "model_calls": recorder.model_calls,
                 "usage_source": "model" if recorder.reported_by_provider else "tiktoken",
-                "tool_calls": without_nul(list(recorder.tool_calls.values())),
+                "tool_calls": calls,
                 "charged": decimal_text(settlement.charged),
                 "transaction_id": str(settlement.transaction_id),
                 "token_balance": decimal_text(settlement.balance),
-                "content_tokens": count_text(content),
+                "content_tokens": count_text(f"{content}{note}\n{summary}"),
+                "summary": summary,
+                "state": conversation.after_turn(started.state, calls),
             },
         )
         return settlement
 
     settlement = await in_transaction(request.sessions, settle)
+    if note:
+        await recorder.send({"type": "delta", "text": note})
     return TurnOutcome(
         turn_id=recorder.turn_id,
         message_id=reply_id,
         user_message_id=asked_id,
-        content=content,
+        content=content + note,
         tokens_used=recorder.tokens,
         charged=settlement.charged,
         token_balance=settlement.balance,

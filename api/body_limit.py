@@ -5,9 +5,9 @@ the moment it passes the bound, so no route ever holds more than `max_bytes` of 
 rest of the body is read and dropped (up to DRAIN_BYTES) before the answer, so a client
 still writing its body reads the 413 instead of a reset connection."""
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.problems import MEDIA_TYPE, encoded
 
 DRAIN_BYTES = 64 * 1024 * 1024
 
@@ -53,20 +53,17 @@ class BodyLimit:
             await self.refuse(send)
 
     async def refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "detail": f"the request body is larger than {self.max_bytes} bytes",
-                "code": "payload_too_large",
-            }
-        ).encode()
+        detail = f"the request body is larger than {self.max_bytes} bytes"
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
-                "headers": [(b"content-type", b"application/json")],
+                "headers": [(b"content-type", MEDIA_TYPE.encode())],
             }
         )
-        await send({"type": "http.response.body", "body": body})
+        await send(
+            {"type": "http.response.body", "body": encoded(413, "payload_too_large", detail)}
+        )
 
 
 async def drain(receive: Receive) -> None:

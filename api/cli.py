@@ -5,7 +5,8 @@ import logging
 
 import uvicorn
 
-from api import cli_accounts
+from api import cli_accounts, cli_eval
+from converse import cli as converse_cli
 from core import migrate
 from core.config import get_settings
 from core.database import run_with_engine, seed
@@ -131,6 +132,8 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=db_seed)
 
     cli_accounts.add_commands(commands)
+    converse_cli.add_command(commands)
+    cli_eval.add_command(commands)
     return root
 
 

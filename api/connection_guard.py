@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from api.limit_log import LimitLog
+from api.problems import MEDIA_TYPE, encoded
 
 log = logging.getLogger(__name__)
 limits_hit = LimitLog(log)
@@ -29,10 +30,12 @@ limits_hit = LimitLog(log)
 HEALTH_PATH = "/healthz"
 # An over-limit connection is worth only a quick question: probes ask at once.
 OVER_LIMIT_REQUEST_S = 2.0
+TIMEOUT_BODY = encoded(408, "request_timeout", "no complete request arrived in time")
 REQUEST_TIMEOUT_ANSWER = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(TIMEOUT_BODY), TIMEOUT_BODY)
 )
-BUSY_BODY = b'{"detail":"the server is at its connection limit; try again","code":"server_busy"}'
+BUSY_BODY = encoded(503, "server_busy", "the server is at its connection limit; try again")
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ class GuardedH11Protocol(H11Protocol):
 
 def busy_headers() -> list[tuple[bytes, bytes]]:
     return [
-        (b"content-type", b"application/json"),
+        (b"content-type", MEDIA_TYPE.encode()),
         (b"content-length", str(len(BUSY_BODY)).encode()),
         (b"retry-after", b"1"),
         (b"connection", b"close"),

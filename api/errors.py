@@ -1,12 +1,17 @@
-"""Domain errors and bad requests turned into clear JSON answers: {"detail", "code"}."""
+"""Every refusal and fault as RFC 9457 Problem Details (api.problems): domain errors,
+invalid requests, HTTP errors of the framework (no such route, method not allowed) and
+unexpected exceptions."""
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
+from api.problems import MEDIA_TYPE, body
 from core.accounts import AccountError
 from core.auth import AuthError, ScopeDenied
 from core.goals import GoalConflict, GoalError, GoalNotFound, InvalidGoalValue
@@ -14,32 +19,79 @@ from core.ledger import GoalTokenLimitExceeded, InsufficientBalance, PricingNotC
 from core.throttle import Throttled
 
 ACCOUNT_ERROR_STATUS = {"email_taken": 409, "sol_address_taken": 409, "invalid_reset_token": 400}
+HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+class ProblemResponse(JSONResponse):
+    media_type = MEDIA_TYPE
 
 
 def error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"detail": message, "code": code}, status_code=status, headers=headers)
+    return ProblemResponse(body(status, code, message), status_code=status, headers=headers)
 
 
-def describe(problem: dict[str, Any]) -> str:
-    """One validation problem in words: where, and what is wrong."""
-    where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
+def field_error(problem: dict[str, Any]) -> dict[str, str]:
+    """One pydantic-shaped problem ({type, loc, msg}) as a field error."""
+    where = ".".join(str(part) for part in problem.get("loc", ()))
+    message = str(problem.get("msg"))
     if problem.get("type") == "json_invalid":
         reason = problem.get("ctx", {}).get("error", "")
-        return f"the request body is not valid JSON ({reason})".replace(" ()", "")
-    return f"{where}: {problem.get('msg')}" if where else str(problem.get("msg"))
+        message = f"the request body is not valid JSON ({reason})".replace(" ()", "")
+    return {"field": where or "body", "message": message, "type": str(problem.get("type"))}
+
+
+def describe(error: dict[str, str]) -> str:
+    """A field error in words: where (the body's fields by their own names), and what."""
+    where = error["field"].removeprefix("body").lstrip(".")
+    return f"{where}: {error['message']}" if where else error["message"]
 
 
 def invalid(problems: list[dict[str, Any]], code: str = "invalid_request") -> JSONResponse:
-    """422 in the one shape of every invalid request: the problems, and them in words."""
-    message = "; ".join(describe(p) for p in problems)
-    body = {"detail": jsonable_encoder(problems), "code": code, "message": message}
-    return JSONResponse(body, status_code=422)
+    """422 in the one shape of every invalid request: the field errors, and them in words."""
+    errors = [field_error(p) for p in jsonable_encoder(problems)]
+    detail = "; ".join(describe(e) for e in errors)
+    return ProblemResponse(body(422, code, detail, errors=errors), status_code=422)
+
+
+def allowed_methods(request: Request, fallback: str) -> str:
+    """Every method the OpenAPI document gives the request's path (Starlette's 405 names
+    only the first route's): `fallback`, Starlette's, for a path it does not show."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        parts = re.split(r"(\{[^/]+?\})", template)
+        pattern = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    if "GET" in methods:
+        methods.add("HEAD")  # Starlette answers HEAD wherever there is GET
+    return ", ".join(sorted(methods)) or fallback
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return invalid(list(exc.errors()))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's: a body it could not decode
+            unreadable = {"type": "body_unreadable", "loc": ["body"], "msg": str(exc.detail)}
+            return invalid([unreadable])
+        code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request, headers.get("Allow", ""))
+            detail = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
+        elif exc.status_code == 404:
+            detail = f"nothing at {request.url.path}"
+        else:
+            detail = str(exc.detail)
+        return error(exc.status_code, code, detail, **headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette logs the exception itself once this answer is sent.
+        return error(500, "internal_error", "something went wrong on our side; it is logged")
 
     @app.exception_handler(InvalidGoalValue)
     async def invalid_goal_value(request: Request, exc: InvalidGoalValue) -> JSONResponse:

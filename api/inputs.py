@@ -31,13 +31,14 @@ def nesting(text: str) -> int:
     return max(accumulate(1 if b in "[{" else -1 for b in brackets), default=0)
 
 
-def load_json(text: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """json.loads, refusing (TooDeep, a ValueError) what nests deeper than `max_depth`."""
+def load_json(text: str | bytes, max_depth: int = MAX_JSON_DEPTH, *, strict: bool = True) -> Any:
+    """json.loads, refusing (TooDeep, a ValueError) what nests deeper than `max_depth`.
+    `strict=False` lets strings hold raw control characters."""
     if isinstance(text, bytes):
         text = text.decode(json.detect_encoding(text), "surrogatepass")
     if nesting(text) > max_depth:
         raise TooDeep(max_depth)
-    return json.loads(text)
+    return json.loads(text, strict=strict)
 
 
 def problem(kind: str, loc: list[str | int], msg: str) -> dict[str, Any]:

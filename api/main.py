@@ -11,9 +11,22 @@ from fastapi import FastAPI
 from api.body_limit import BodyLimit
 from api.errors import install_error_handlers
 from api.inputs import CheckedInput
+from api.openapi import TAGS, install_openapi
 from api.pending_auth import PendingAuth
+from api.routes import (
+    asyncapi,
+    chat_ws,
+    deals,
+    goals,
+    health,
+    markets,
+    me,
+    models,
+    notifications,
+    tokens,
+    web,
+)
 from api.routes import auth as auth_routes
-from api.routes import chat_ws, deals, goals, health, markets, me, notifications, tokens
 from core import auth
 from core.chat import ChatRuntime
 from core.config import Settings, get_settings
@@ -69,7 +82,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level.upper())
-    app = FastAPI(title="dealagent", lifespan=lifespan)
+    app = FastAPI(
+        title="dealagent", lifespan=lifespan, openapi_tags=TAGS, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     auth.configure(settings)
     app.state.mailer = mailer_from_settings(settings)
@@ -90,10 +105,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.pending_auth = PendingAuth(settings.max_unauthenticated_per_client)
     install_error_handlers(app)
+    install_openapi(app, settings)
     app.add_middleware(CheckedInput)  # inside BodyLimit: it reads only bounded bodies
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
-    for routes in (auth_routes, me, tokens, deals, markets, goals, notifications):
+    app.include_router(asyncapi.router)
+    for routes in (auth_routes, me, tokens, deals, markets, goals, notifications, models):
         app.include_router(routes.router, prefix="/api/v1")
     app.include_router(chat_ws.router)
+    web.install(app, settings)  # the chat app, /widget.js, /docs and /redoc, all offline
     return app

@@ -8,12 +8,20 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from api.connection_guard import ConnectionLimits, guarded_protocol
-from api.inputs import load_json
+from api.inputs import TooDeep, load_json
 from core import notifications
 from core.config import Settings
 from core.models.chat import ChatMessage
 from core.models.notifications import Notification
-from core.nul import find_nul, nul_message
+from core.nul import (
+    NUL,
+    REFUSAL,
+    SURROGATE_REFUSAL,
+    find_text,
+    holds_nul,
+    holds_surrogate,
+    nul_message,
+)
 from core.plain import plain_scalar
 
 CLOSE_TOO_BIG = 1009
@@ -97,12 +105,15 @@ class FrameError(Exception):
         return error(self.code, self.message, self.id)
 
 
+UNSTORABLE = ((holds_nul, REFUSAL), (holds_surrogate, SURROGATE_REFUSAL))
+
+
 def parse(text: str | bytes, max_content_chars: int) -> ClientFrame:
     """One client frame, or FrameError with a specific code."""
     if isinstance(text, bytes):
         raise FrameError("invalid_frame", "frames are JSON text frames, not binary")
     try:
-        data = load_json(text)  # depth-bounded: a frame of 5,000 "[" is refused, not a crash
+        data = load_frame(text)
     except ValueError as exc:
         raise FrameError("invalid_json", f"frame is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -111,10 +122,11 @@ def parse(text: str | bytes, max_content_chars: int) -> ClientFrame:
     client_id = data.get("id") if isinstance(data.get("id"), str) else None
     if kind not in FRAME_TYPES:
         raise FrameError("unknown_type", f"unknown frame type {kind!r}; known: {FRAME_TYPES}")
-    # NUL cannot be stored. An auth frame's token is not (its signature is checked, then its
-    # hash looked up): with NUL it is a bad token, refused as one (4401).
-    if kind != "auth" and (where := find_nul(data)) is not None:
-        raise FrameError("invalid_content", nul_message(where), client_id)
+    # NUL (or an unpaired surrogate) cannot be stored. An auth frame's token is not (its
+    # signature is checked, then its hash looked up): with NUL it is a bad token (4401).
+    for holds, refusal in UNSTORABLE if kind != "auth" else ():
+        if (where := find_text(data, holds)) is not None:
+            raise FrameError("invalid_content", nul_message(where, refusal), client_id)
     try:
         frame = CLIENT_FRAME.validate_python(data)
     except ValidationError as exc:
@@ -133,6 +145,20 @@ def parse(text: str | bytes, max_content_chars: int) -> ClientFrame:
                 frame.id,
             )
     return frame
+
+
+def load_frame(text: str) -> Any:
+    """The frame's JSON, depth-bounded (a frame of 5,000 "[" is refused, not a crash). A raw
+    NUL in a string (JSON allows it only escaped) is read, to be refused as NUL, naming
+    the field, like an escaped one."""
+    try:
+        return load_json(text)
+    except TooDeep:
+        raise
+    except ValueError:
+        if NUL not in text:
+            raise
+        return load_json(text, strict=False)
 
 
 def error(code: str, message: str, client_id: str | None = None) -> dict[str, Any]:

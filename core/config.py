@@ -12,6 +12,8 @@ MARKET_SECRETS = (
     "amazon_access_key",
     "amazon_secret_key",
     "amazon_partner_tag",
+    "amazon_credential_id",
+    "amazon_credential_secret",
     "ebay_client_id",
     "ebay_client_secret",
     "walmart_consumer_id",
@@ -75,6 +77,11 @@ class Settings(BaseSettings):
         description="Chat sockets from one client address still waiting for their auth frame; "
         "more are closed with 1013.",
     )
+    embed_origins: str = Field(
+        default="",
+        description="Space- or comma-separated origins (https://shop.example) whose pages may "
+        "embed the chat widget and call the REST API from the browser. Empty: this origin only.",
+    )
     ws_ping_interval_s: float = Field(default=20, description="Idle sockets are pinged this often.")
     ws_ping_timeout_s: float = Field(default=20, description="Unanswered pings drop the socket.")
 
@@ -84,8 +91,23 @@ class Settings(BaseSettings):
         default=None, description="Any OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp)."
     )
     llm_model: str = Field(default="gpt-4o-mini", description="Model name sent to the provider.")
-    llm_timeout_s: float = Field(default=60, description="Bound on one provider request.")
-    llm_max_retries: int = Field(default=2, description="Retries on 429, 5xx and timeouts.")
+    llm_timeout_s: float = Field(
+        default=60,
+        gt=0,
+        description="Bound on connecting to the provider and on each wait for its next bytes.",
+    )
+    llm_max_retries: int = Field(
+        default=2, ge=0, description="Retries of a failed model call (agent/provider_retry.py)."
+    )
+    llm_retry_wait_s: float = Field(
+        default=0.5, ge=0, description="Wait before the first retry; it doubles, up to 8 s."
+    )
+    llm_retry_wait_max_s: float = Field(
+        default=20,
+        ge=0,
+        description="Most one model call waits between its retries, the provider's "
+        "Retry-After included; a longer Retry-After fails the turn at once.",
+    )
     agent_max_model_calls: int = Field(default=8, description="Model calls allowed per turn.")
     agent_history_tokens: int = Field(
         default=3000, description="Token budget of past messages the model sees."
@@ -215,18 +237,44 @@ class Settings(BaseSettings):
     market_backoff_max_s: float = Field(default=900, description="Longest such pause.")
     amazon_access_key: str | None = Field(default=None, description="PA-API 5.0 access key.")
     amazon_secret_key: str | None = Field(default=None, description="PA-API 5.0 secret key.")
-    amazon_partner_tag: str | None = Field(default=None, description="Associates partner tag.")
+    amazon_partner_tag: str | None = Field(
+        default=None, description="Associates partner tag: every Amazon link earns for it."
+    )
     amazon_region: str = Field(default="us-east-1", description="PA-API region for SigV4.")
-    amazon_marketplace: str = Field(default="www.amazon.com", description="PA-API marketplace.")
+    amazon_marketplace: str = Field(default="www.amazon.com", description="Amazon marketplace.")
+    # Amazon's Creators API, PA-API 5.0's successor; used whenever its credential is set.
+    amazon_credential_id: str | None = Field(default=None, description="Creators API id.")
+    amazon_credential_secret: str | None = Field(
+        default=None, description="Creators API credential secret."
+    )
+    amazon_credential_version: str = Field(
+        default="2.1", description="Creators API credential version (2.1 NA, 2.2 EU, 2.3 FE)."
+    )
+    amazon_token_url: str = Field(
+        default="https://creatorsapi.auth.us-west-2.amazoncognito.com/oauth2/token",
+        description="Creators API OAuth 2.0 token endpoint for the credential's region.",
+    )
+    amazon_creators_url: str = Field(
+        default="https://creatorsapi.amazon/catalog/v1/searchItems",
+        description="Creators API SearchItems endpoint.",
+    )
     ebay_client_id: str | None = Field(default=None, description="eBay app id (client id).")
     ebay_client_secret: str | None = Field(default=None, description="eBay cert id (secret).")
     ebay_marketplace_id: str = Field(default="EBAY_US", description="X-EBAY-C-MARKETPLACE-ID.")
+    ebay_campaign_id: str | None = Field(
+        default=None, description="eBay Partner Network campaign id (affiliate links)."
+    )
+    ebay_affiliate_reference_id: str | None = Field(
+        default=None, description="EPN custom reference id, reported back with each sale."
+    )
     walmart_consumer_id: str | None = Field(default=None, description="Walmart consumer id.")
     walmart_key_version: str = Field(default="1", description="Walmart private key version.")
     walmart_private_key: str | None = Field(
         default=None, description="PEM of the RSA key registered with Walmart (signs requests)."
     )
-    walmart_publisher_id: str | None = Field(default=None, description="Impact publisher id.")
+    walmart_publisher_id: str | None = Field(
+        default=None, description="Impact publisher id: links become Walmart's tracking URL."
+    )
     bestbuy_api_key: str | None = Field(default=None, description="Best Buy Products API key.")
     target_api_key: str | None = Field(
         default=None, description="RedSky key (else the markets row's api_key)."
@@ -234,6 +282,10 @@ class Settings(BaseSettings):
 
     def market_credentials_set(self) -> bool:
         return any(getattr(self, name) for name in MARKET_SECRETS)
+
+    @property
+    def embedding_origins(self) -> list[str]:
+        return [o.rstrip("/") for o in self.embed_origins.replace(",", " ").split() if o]
 
     @property
     def home(self) -> Path:

@@ -181,6 +181,14 @@ async def mark_expired(session: AsyncSession, deal: Deal) -> None:
     await session.flush()
 
 
+async def mark_sold_out(session: AsyncSession, deal: Deal) -> None:
+    """The page is there but shows no price: sold out, its last price kept."""
+    if deal.status not in KEPT_STATUSES:
+        deal.status = DealStatus.SOLD_OUT
+    deal.last_checked_at = datetime.now(UTC)
+    await session.flush()
+
+
 def _scoped(user_id: uuid.UUID) -> Select[tuple[Deal]]:
     return select(Deal).join(Goal, Goal.id == Deal.goal_id).where(Goal.user_id == user_id)
 
@@ -270,6 +278,7 @@ async def market_of_page(session: AsyncSession, url: str, page: ProductPage) -> 
 
 
 def page_offer(market: MarketType, page: ProductPage, category: MarketCategory) -> Offer:
+    assert page.price is not None, "callers record priced pages only"
     return Offer(
         market=market,
         item_id=page.sku or page.url,
@@ -312,6 +321,11 @@ async def record_tracked_page(
     price_tracking row per call). Runs in the caller's transaction."""
     goal = await owned_goal(session, user_id, goal_id)
     market = await market_of_page(session, url, page)
+    if page.price is None:  # a deal needs a first price to compare later ones with
+        raise DealError(
+            f"{url} shows no price now ({page.availability or 'not for sale'}); "
+            "track it again once it has one"
+        )
     (seen,) = await record_offers(session, goal, [page_offer(market, page, goal.category)])
     return seen.deal
 
@@ -331,6 +345,9 @@ async def record_refreshed_page(
     deal = await deal_of(session, user_id, deal_id)
     if page is None:
         await mark_expired(session, deal)
+        return deal
+    if page.price is None:  # sold out, price withdrawn: a later price is the restock
+        await mark_sold_out(session, deal)
         return deal
     goal = await owned_goal(session, user_id, deal.goal_id)
     market = await session.scalar(select(Market.type).where(Market.id == deal.market_id))

@@ -22,6 +22,11 @@ def amount_text(value: Decimal) -> str:
     return decimal_text(value.normalize())
 
 
+def tokens_text(value: Decimal) -> str:
+    """A token amount in a sentence: "0 tokens", "1 token", "0.1 tokens"."""
+    return f"{amount_text(value)} token{'' if value == 1 else 's'}"
+
+
 def plain_scalar(value: Any) -> Any:
     """json.dumps' `default`: the JSON form of a value it cannot write itself."""
     if isinstance(value, Decimal):

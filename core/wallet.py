@@ -1,6 +1,8 @@
 """Solana addresses: base58 text of a 32-byte public key."""
 
 BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+# What an address looks like; sol_address_problem also checks it decodes to 32 bytes.
+ADDRESS_PATTERN = f"^[{BASE58_ALPHABET}]{{32,44}}$"
 
 
 def base58_decode(text: str) -> bytes:

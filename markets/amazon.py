@@ -1,4 +1,7 @@
-"""Amazon: Product Advertising API 5.0 SearchItems, signed with AWS SigV4."""
+"""Amazon: SearchItems on the Creators API (OAuth 2.0, lowerCamelCase; PA-API 5.0's
+successor) when its credential is set, else on PA-API 5.0 (SigV4, PascalCase). Both are
+asked for OffersV2, which replaces the deprecated Offers; markets/amazon_items.py reads
+both answers."""
 
 import json
 from datetime import UTC, datetime
@@ -8,57 +11,72 @@ from urllib.parse import urlsplit
 import httpx
 
 from core.config import Settings
-from core.models.enums import DealSource, MarketType
-from markets import sigv4
+from core.models.enums import MarketType
+from markets import oauth, sigv4
+from markets.amazon_items import THROTTLED, lowered, parse_item, search_items
 from markets.base import (
     Adapter,
     Endpoint,
-    MarketError,
     MarketQuery,
     NotConfigured,
     Offer,
-    money,
-    parse_each,
+    RemoteRateLimited,
     read_json,
+    retry_after,
 )
-from markets.categories import category_id, category_of
+from markets.categories import category_id
 
 SERVICE = "ProductAdvertisingAPI"
 TARGET = "com.amazon.paapi5.v1.ProductAdvertisingAPIv1.SearchItems"
+CREATORS_SCOPE = "creatorsapi/default"
+# Creators API names; PA-API 5.0 takes the same with a capital first letter.
 RESOURCES = [
-    "Images.Primary.Large",
-    "ItemInfo.Title",
-    "ItemInfo.Features",
-    "ItemInfo.ByLineInfo",
-    "ItemInfo.ExternalIds",
-    "ItemInfo.ManufactureInfo",
-    "ItemInfo.Classifications",
-    "Offers.Listings.Price",
-    "Offers.Listings.SavingBasis",
-    "Offers.Listings.Availability.Message",
-    "Offers.Listings.Availability.Type",
-    "Offers.Listings.MerchantInfo",
-    "Offers.Listings.DeliveryInfo.IsFreeShippingEligible",
-    "CustomerReviews.StarRating",
-    "BrowseNodeInfo.WebsiteSalesRank",
+    "images.primary.large",
+    "itemInfo.title",
+    "itemInfo.features",
+    "itemInfo.byLineInfo",
+    "itemInfo.externalIds",
+    "itemInfo.manufactureInfo",
+    "itemInfo.classifications",
+    "browseNodeInfo.browseNodes",
+    "offersV2.listings.price",
+    "offersV2.listings.availability",
+    "offersV2.listings.condition",
+    "offersV2.listings.merchantInfo",
+    "offersV2.listings.isBuyBoxWinner",
+    "offersV2.listings.type",
 ]
 
 
+def creators_api(settings: Settings) -> bool:
+    return bool(settings.amazon_credential_id and settings.amazon_credential_secret)
+
+
 def search_body(settings: Settings, query: MarketQuery) -> dict[str, Any]:
+    """The SearchItems body in the Creators API's names (lowerCamelCase)."""
     body: dict[str, Any] = {
-        "Keywords": query.keywords,
-        "PartnerTag": settings.amazon_partner_tag,
-        "PartnerType": "Associates",
-        "Marketplace": settings.amazon_marketplace,
-        "SearchIndex": category_id(MarketType.AMAZON, query.category) or "All",
-        "ItemCount": max(1, min(query.limit, 10)),
-        "Resources": RESOURCES,
+        "keywords": query.keywords,
+        "partnerTag": settings.amazon_partner_tag,
+        "partnerType": "Associates",
+        "marketplace": settings.amazon_marketplace,
+        "searchIndex": category_id(MarketType.AMAZON, query.category) or "All",
+        "itemCount": max(1, min(query.limit, 10)),
+        "resources": RESOURCES,
     }
     if query.max_price is not None:
-        body["MaxPrice"] = int(query.max_price * 100)  # in the currency's lowest denomination
+        body["maxPrice"] = int(query.max_price * 100)  # in the currency's lowest denomination
     if query.min_discount is not None:
-        body["MinSavingPercent"] = int(query.min_discount)
+        body["minSavingPercent"] = int(query.min_discount)
     return body
+
+
+def capitalized(value: Any) -> Any:
+    """PA-API 5.0's names: the same body with every key and resource capitalized."""
+    if isinstance(value, dict):
+        return {key[:1].upper() + key[1:]: capitalized(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [".".join(p[:1].upper() + p[1:] for p in v.split(".")) for v in value]
+    return value
 
 
 def signed_headers(settings: Settings, url: str, payload: bytes, now: datetime) -> dict[str, str]:
@@ -85,52 +103,6 @@ def signed_headers(settings: Settings, url: str, payload: bytes, now: datetime) 
     return headers
 
 
-def display(info: dict[str, Any], *path: str) -> Any:
-    for key in path:
-        info = info.get(key) or {}
-    return info.get("DisplayValue") or info.get("DisplayValues") or None
-
-
-def parse_item(item: dict[str, Any]) -> Offer | None:
-    listings = (item.get("Offers") or {}).get("Listings") or []
-    if not listings:
-        return None  # no buyable offer
-    listing = listings[0]
-    info = item.get("ItemInfo") or {}
-    ids = info.get("ExternalIds") or {}
-    availability = (listing.get("Availability") or {}).get("Message")
-    saving_basis = listing.get("SavingBasis") or {}
-    features = display(info, "Features") or []
-    rating = ((item.get("CustomerReviews") or {}).get("StarRating") or {}).get("Value")
-    return Offer(
-        market=MarketType.AMAZON,
-        source=DealSource.AMAZON,
-        item_id=item["ASIN"],
-        title=display(info, "Title"),
-        url=item["DetailPageURL"],
-        current_price=money(listing["Price"]["Amount"]),
-        currency=listing["Price"].get("Currency", "USD"),
-        original_price=money(saving_basis.get("Amount")),
-        image_url=(((item.get("Images") or {}).get("Primary") or {}).get("Large") or {}).get("URL"),
-        description=" ".join(features) or None,
-        seller_name=(listing.get("MerchantInfo") or {}).get("Name"),
-        seller_rating=money(rating),
-        available=(listing.get("Availability") or {}).get("Type") != "OutOfStock",
-        availability=availability,
-        shipping_info={
-            "free_shipping": bool((listing.get("DeliveryInfo") or {}).get("IsFreeShippingEligible"))
-        },
-        product_specs={
-            "brand": display(info, "ByLineInfo", "Brand"),
-            "model": display(info, "ManufactureInfo", "Model"),
-        },
-        category=category_of(MarketType.AMAZON, display(info, "Classifications", "ProductGroup")),
-        upc=((display(ids, "UPCs") or [None])[0]),
-        gtin=((display(ids, "EANs") or [None])[0]),
-        mpn=display(info, "ManufactureInfo", "Model"),
-    )
-
-
 class AmazonAdapter(Adapter):
     market = MarketType.AMAZON
 
@@ -138,17 +110,46 @@ class AmazonAdapter(Adapter):
         self, http: httpx.AsyncClient, endpoint: Endpoint, query: MarketQuery
     ) -> list[Offer]:
         s = self.settings
-        if not (s.amazon_access_key and s.amazon_secret_key and s.amazon_partner_tag):
-            raise NotConfigured("amazon_access_key/amazon_secret_key/amazon_partner_tag unset")
-        payload = json.dumps(search_body(s, query)).encode()
-        headers = signed_headers(s, endpoint.url, payload, datetime.now(UTC))
-        response = await http.post(endpoint.url, content=payload, headers=headers)
+        if not s.amazon_partner_tag:
+            raise NotConfigured("amazon_partner_tag unset")
+        if creators_api(s):
+            response = await self.creators_search(http, query)
+        elif s.amazon_access_key and s.amazon_secret_key:
+            payload = json.dumps(capitalized(search_body(s, query))).encode()
+            headers = signed_headers(s, endpoint.url, payload, datetime.now(UTC))
+            response = await http.post(endpoint.url, content=payload, headers=headers)
+        else:
+            raise NotConfigured(
+                "neither amazon_credential_id/amazon_credential_secret (Creators API) nor "
+                "amazon_access_key/amazon_secret_key (PA-API 5.0) set"
+            )
+        return self.read(response)
+
+    async def creators_search(self, http: httpx.AsyncClient, query: MarketQuery) -> httpx.Response:
+        s = self.settings
+        client_id, secret = s.amazon_credential_id or "", s.amazon_credential_secret or ""
+        token = await oauth.client_token(
+            http, s.amazon_token_url, client_id, secret, CREATORS_SCOPE
+        )
+        response = await http.post(
+            s.amazon_creators_url,
+            json=search_body(s, query),
+            headers={
+                "Authorization": f"Bearer {token}, Version {s.amazon_credential_version}",
+                "x-marketplace": s.amazon_marketplace,
+            },
+        )
+        if response.status_code == 401:  # expired or revoked early: a new token next time
+            oauth.forget(s.amazon_token_url, client_id)
+        return response
+
+    def read(self, response: httpx.Response) -> list[Offer]:
         if response.status_code == 404 and "NoResults" in response.text:
             return []
-        data = read_json(response)
-        if (errors := data.get("Errors")) and "SearchResult" not in data:
-            if errors[0].get("Code") == "NoResults":
-                return []
-            raise MarketError(f"{errors[0].get('Code')}: {errors[0].get('Message')}")
-        items = (data.get("SearchResult") or {}).get("Items", [])
-        return parse_each(items, parse_item)
+        if response.status_code >= 400 and THROTTLED in response.text:
+            raise RemoteRateLimited(
+                f"HTTP {response.status_code}: {THROTTLED}", retry_after(response)
+            )
+        items = search_items(lowered(read_json(response)))
+        tag = self.settings.amazon_partner_tag
+        return self.parse_each(items, lambda item: parse_item(item, tag))

@@ -4,6 +4,7 @@ and the errors that tell market health what went wrong."""
 from __future__ import annotations
 
 import json
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from core.config import Settings
 from core.models.enums import DealSource, MarketCategory, MarketType
 
 CENT = Decimal("0.01")
+log = logging.getLogger(__name__)
 
 
 class MarketError(Exception):
@@ -23,7 +25,11 @@ class MarketError(Exception):
 
 
 class RemoteRateLimited(MarketError):
-    """The market itself said 429 / too many requests."""
+    """The market itself said it is over its rate limit (each API says so its own way)."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class MalformedResponse(MarketError):
@@ -122,10 +128,18 @@ def rating(value: Any, scale: Decimal = Decimal(5)) -> Decimal | None:
     return None if number is None else (number * 5 / scale).quantize(CENT, ROUND_HALF_UP)
 
 
+def retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds (the HTTP-date form is not used by these APIs)."""
+    try:
+        return max(0.0, float(response.headers["retry-after"]))
+    except (KeyError, ValueError):
+        return None
+
+
 def read_json(response: httpx.Response) -> Any:
     """The body of a successful response, or the MarketError that describes the failure."""
     if response.status_code == 429:
-        raise RemoteRateLimited(f"HTTP 429: {response.text[:200]}")
+        raise RemoteRateLimited(f"HTTP 429: {response.text[:200]}", retry_after(response))
     if response.status_code >= 400:
         raise MarketError(f"HTTP {response.status_code}: {response.text[:200]}")
     try:
@@ -134,23 +148,39 @@ def read_json(response: httpx.Response) -> Any:
         raise MalformedResponse(f"body is not JSON: {response.text[:80]!r}") from error
 
 
-def parse_each(items: Any, parse: Callable[[dict[str, Any]], Offer | None]) -> list[Offer]:
-    """Parse a documented list of items; a shape the API does not document is malformed."""
-    if not isinstance(items, list):
-        raise MalformedResponse(f"expected a list of items, got {type(items).__name__}")
-    try:
-        return [offer for item in items if (offer := parse(item)) is not None]
-    except (KeyError, TypeError, AttributeError, IndexError) as error:
-        raise MalformedResponse(f"unexpected item shape: {error!r}") from error
+# What reading one item can raise when the item is not in the documented shape.
+UNREADABLE = (MalformedResponse, KeyError, TypeError, AttributeError, IndexError, ValueError)
 
 
 class Adapter(ABC):
-    """One marketplace's API: a query in, normalized offers out."""
+    """One marketplace's API: a query in, normalized offers out. One instance per search:
+    `skipped` holds why each item it could not read was left out."""
 
     market: MarketType
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.skipped: list[str] = []
+
+    def parse_each(
+        self, items: Any, parse: Callable[[dict[str, Any]], Offer | None]
+    ) -> list[Offer]:
+        """Parse item by item: an item that cannot be read is skipped, logged and counted,
+        and costs only itself. A list that is not a list is a malformed answer."""
+        if not isinstance(items, list):
+            raise MalformedResponse(f"expected a list of items, got {type(items).__name__}")
+        offers = []
+        for position, item in enumerate(items):
+            try:
+                offer = parse(item)
+            except UNREADABLE as error:
+                reason = f"item {position}: {type(error).__name__}: {error}"[:300]
+                log.warning("%s: skipped an item it cannot read (%s)", self.market, reason)
+                self.skipped.append(reason)
+                continue
+            if offer is not None:
+                offers.append(offer)
+        return offers
 
     @abstractmethod
     async def search(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.config import Settings
 
-RATE_WINDOW_DEFAULT_S = 60  # for a rate_limit with no window, and for a remote 429
+RATE_WINDOW_DEFAULT_S = 60  # for a rate_limit with no window, and a remote limit saying none
 
 
 class Verdict(StrEnum):
@@ -74,7 +74,24 @@ UPDATE markets SET
                   WHEN status IN ('active', 'error') AND error_count + 1 >= :threshold
                       THEN 'error'::marketstatus
                   ELSE status END,
-    last_rate_reset = CASE WHEN :remote_429 THEN now() ELSE last_rate_reset END
+    -- Aside for the market's Retry-After when it sent one, else for one window.
+    last_rate_reset = CASE WHEN :remote_429 THEN now()
+        - make_interval(secs => COALESCE(rate_limit_window, :default_window))
+        + make_interval(secs => COALESCE(CAST(:retry_after AS double precision),
+                                         COALESCE(rate_limit_window, :default_window)))
+        ELSE last_rate_reset END
+WHERE id = :id
+""")
+
+# Items the market sent that its adapter could not read: counted in meta_data.skipped_items
+# (the schema is the seed's, so no column of their own), the last batch's reason kept.
+SKIPPED = text("""
+UPDATE markets SET meta_data = jsonb_set(COALESCE(meta_data, '{}'::jsonb), '{skipped_items}',
+    jsonb_build_object(
+        'total', COALESCE((meta_data -> 'skipped_items' ->> 'total')::bigint, 0) + :count,
+        'last_count', :count,
+        'last_reason', CAST(:reason AS text),
+        'last_at', now()))
 WHERE id = :id
 """)
 
@@ -121,6 +138,7 @@ async def record_failure(
     error: str,
     *,
     remote_rate_limited: bool = False,
+    retry_after_s: float | None = None,
 ) -> None:
     async with sessions() as session, session.begin():
         await session.execute(
@@ -130,7 +148,18 @@ async def record_failure(
                 "error": error[:2000],
                 "remote_429": remote_rate_limited,
                 "threshold": settings.market_error_threshold,
+                "default_window": RATE_WINDOW_DEFAULT_S,
+                "retry_after": retry_after_s,
             },
+        )
+
+
+async def record_skipped(
+    sessions: async_sessionmaker[AsyncSession], market_id: uuid.UUID, reasons: list[str]
+) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(
+            SKIPPED, {"id": market_id, "count": len(reasons), "reason": reasons[-1][:500]}
         )
 
 

@@ -1,26 +1,45 @@
-"""Any product page's schema.org Product/Offer data: JSON-LD first, then microdata,
-then OpenGraph, read with extruct."""
+"""Any product page's price, currency and stock, read from every signal the page offers,
+in order of trust: JSON-LD, microdata/RDFa, OpenGraph/product meta tags, then the visible
+page (markets.page_visible). Each field keeps the source it came from and a confidence."""
 
 import asyncio
 import ipaddress
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import extruct
 import httpx
+import lxml.html
+from lxml.etree import ParserError
 
-from markets.base import MarketError, money
+from markets import page_money, page_stock, page_visible
+from markets.base import MarketError
+from markets.page_structured import (
+    Found,
+    OfferSeen,
+    from_json_ld,
+    from_meta,
+    from_microdata,
+    meta_tags,
+)
 
-SYNTAXES = ["json-ld", "microdata", "opengraph"]
 MAX_PAGE_BYTES = 5_000_000
 MAX_REDIRECTS = 5
+# How far each source is trusted: what the shop states for machines above what it shows.
+CONFIDENCE = {
+    "json-ld": 0.95,
+    "microdata": 0.9,
+    "meta": 0.85,
+    "visible": 0.7,
+    "domain": 0.5,
+    "default": 0.2,
+}
 
 
 class NotAProductPage(MarketError):
-    """The page carries no schema.org Product with a price."""
+    """The page shows no product: no product data, no price and no stock message."""
 
 
 class ForbiddenAddress(MarketError):
@@ -36,14 +55,23 @@ class PageTimeout(MarketError):
 
 
 @dataclass(frozen=True)
+class FieldSource:
+    source: str  # json-ld, microdata, meta, visible, domain, or default (USD)
+    confidence: float
+
+
+@dataclass(frozen=True)
 class ProductPage:
+    """A product page as read. `price` is None when the page shows none (sold out, or
+    not sold at the moment): the page is still a product to watch for a restock."""
+
     url: str
     title: str
-    price: Decimal
+    price: Decimal | None
     currency: str = "USD"
     original_price: Decimal | None = None
     available: bool = True
-    availability: str | None = None
+    availability: str | None = None  # InStock, OutOfStock, or None: the page does not say
     description: str | None = None
     image_url: str | None = None
     brand: str | None = None
@@ -51,120 +79,141 @@ class ProductPage:
     gtin: str | None = None
     mpn: str | None = None
     sku: str | None = None
+    sources: dict[str, FieldSource] = field(default_factory=dict)
 
 
-def _types(node: dict[str, Any]) -> set[str]:
-    kind = node.get("@type") or node.get("type") or []
-    kinds = kind if isinstance(kind, list) else [kind]
-    return {str(k).rsplit("/", 1)[-1] for k in kinds}
-
-
-def _walk(node: Any) -> Any:
-    """Every dict inside a JSON-LD document (graphs and nested lists included)."""
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
-
-
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, list) and value else value
-
-
-def _text(value: Any) -> str | None:
-    value = _first(value)
-    if isinstance(value, dict):
-        value = _props(value)
-        value = value.get("name") or value.get("url") or value.get("@id")
-    return None if value is None else str(value).strip() or None
-
-
-def _props(node: dict[str, Any]) -> dict[str, Any]:
-    """JSON-LD nodes hold properties directly; microdata nodes under 'properties'."""
-    return node.get("properties", node)
-
-
-def _offer(product: dict[str, Any]) -> dict[str, Any] | None:
-    offers = _first(product.get("offers"))
-    if not isinstance(offers, dict):
-        return None
-    offers = _props(offers)
-    if "AggregateOffer" in _types(offers) and "price" not in offers:
-        return {**offers, "price": offers.get("lowPrice")}
-    return offers
-
-
-def from_schema_org(url: str, product: dict[str, Any]) -> ProductPage | None:
-    product = _props(product)
-    offer = _offer(product)
-    if not offer or offer.get("price") in (None, ""):
-        return None
-    availability = _text(offer.get("availability"))
-    listed = _first(offer.get("priceSpecification"))
-    original = None
-    if isinstance(listed, dict) and _props(listed).get("priceType", "").endswith("ListPrice"):
-        original = money(_props(listed).get("price"))
-    gtin = next(
-        (
-            _text(product.get(k))
-            for k in ("gtin13", "gtin12", "gtin14", "gtin8", "gtin")
-            if product.get(k)
-        ),
-        None,
+def _best_offer(offers: list[OfferSeen]) -> OfferSeen | None:
+    """The lowest-priced offer in stock, else the lowest-priced one; stock as the best
+    offer states it, else as any offer does."""
+    priced = [o for o in offers if o.price is not None]
+    in_stock = [o for o in priced if o.availability == page_stock.IN_STOCK]
+    best = min(in_stock or priced, key=lambda o: o.price or 0, default=None)
+    stocks = [o.availability for o in offers if o.availability]
+    stock = (best.availability if best else None) or (
+        page_stock.IN_STOCK if page_stock.IN_STOCK in stocks else next(iter(stocks), None)
     )
-    return ProductPage(
-        url=url,  # the address it was fetched from, so refreshing it finds the same deal
-        title=_text(product.get("name")) or url,
-        price=money(offer["price"]),
-        currency=_text(offer.get("priceCurrency")) or "USD",
-        original_price=original,
-        available=not availability
-        or availability.rsplit("/", 1)[-1]
-        in {"InStock", "LimitedAvailability", "OnlineOnly", "PreOrder", "InStoreOnly"},
-        availability=availability.rsplit("/", 1)[-1] if availability else None,
-        description=_text(product.get("description")),
-        image_url=_text(product.get("image")),
-        brand=_text(product.get("brand")),
-        seller_name=_text(offer.get("seller")),
-        gtin=gtin,
-        mpn=_text(product.get("mpn")),
-        sku=_text(product.get("sku")),
-    )
+    if best is None:
+        return OfferSeen(offers[0].source, availability=stock) if stocks else None
+    original = best.original or next((o.original for o in offers if o.original), None)
+    return OfferSeen(best.source, best.price, best.currency, stock, original)
 
 
-def from_opengraph(url: str, og: list[dict[str, Any]]) -> ProductPage | None:
-    for node in og:
-        props = dict(node.get("properties", []))
-        price = props.get("product:price:amount") or props.get("og:price:amount")
-        if price and props.get("og:title"):
-            return ProductPage(
-                url=url,
-                seller_name=props.get("og:site_name"),
-                title=props["og:title"],
-                price=money(price),
-                currency=props.get("product:price:currency")
-                or props.get("og:price:currency", "USD"),
-                description=props.get("og:description"),
-                image_url=props.get("og:image"),
-                availability=props.get("product:availability"),
-                available=props.get("product:availability", "instock").replace(" ", "")
-                in {"instock", "in_stock", "available"},
-            )
-    return None
+def _sale_over_list(chosen: OfferSeen, meta: OfferSeen | None) -> OfferSeen:
+    """JSON-LD with the list price while the product meta tags state a lower sale price in
+    the same currency: the sale price is what one pays. (Microdata beside a lower meta
+    price is a chosen variant beside the cheapest one, and stays.)"""
+    if meta is None or meta.price is None or chosen.price is None:
+        return chosen
+    if chosen.source != "json-ld" and meta.original != chosen.price:
+        return chosen
+    if meta.price < chosen.price and (meta.currency or chosen.currency) == chosen.currency:
+        return OfferSeen("meta", meta.price, chosen.currency, chosen.availability, chosen.price)
+    return chosen
+
+
+def _source(offer: OfferSeen) -> FieldSource:
+    return FieldSource(offer.source, CONFIDENCE[offer.source])
+
+
+def _parse_tree(html: str) -> Any:
+    if "\x00" in html[:4096]:
+        raise NotAProductPage("binary data, not an HTML page")
+    try:
+        return lxml.html.document_fromstring(html)
+    except (ParserError, ValueError) as error:
+        raise NotAProductPage(f"not an HTML page: {error}") from None
+
+
+def _shop_url(tree: Any, tags: dict[str, str], url: str) -> str:
+    """The page's own address (its canonical link, else og:url) when it names one: which
+    shop's rules and currency apply, wherever the page was fetched from (a mirror, a
+    proxy, a saved copy)."""
+    named = tree.xpath('//link[@rel="canonical"]/@href') or [tags.get("og:url", "")]
+    canonical = str(named[0]).strip()
+    return canonical if urlsplit(canonical).scheme in ("http", "https") else url
 
 
 def parse_product_page(url: str, html: str) -> ProductPage:
-    data = extruct.extract(html, base_url=url, syntaxes=SYNTAXES, uniform=False, errors="ignore")
-    for syntax in ("json-ld", "microdata"):
-        for node in _walk(data.get(syntax, [])):
-            if "Product" in _types(node) and (page := from_schema_org(url, node)):
-                return page
-    if page := from_opengraph(url, data.get("opengraph", [])):
-        return page
-    raise NotAProductPage(f"no schema.org Product with a price at {url}")
+    """Read a product page; NotAProductPage when it shows no product at all."""
+    if len(html) > MAX_PAGE_BYTES:
+        raise NotAProductPage(f"page larger than {MAX_PAGE_BYTES} bytes")
+    tree = _parse_tree(html)
+    tags = meta_tags(tree)
+    shop = _shop_url(tree, tags, url)
+    found = [from_json_ld(tree, shop), from_microdata(tree, shop), from_meta(tags, shop)]
+    meta = found[2].offers[0] if found[2].offers else None
+    picks = [(f, _best_offer(f.offers)) for f in found]
+    structured = [(f, o) for f, o in picks if o is not None]
+    priced = next((o for _, o in structured if o.price is not None), None)
+    marks = page_visible.Marks(tree)
+    visible = page_visible.read(marks, shop)
+    if priced is None and visible is not None and visible.price is not None:
+        priced = visible
+    offers = [o for _, o in structured] + ([visible] if visible else [])
+    # A product named with no price and no stock either is no product page: news sites
+    # name their paper a Product for its paywall. Amazon shows its products without one.
+    stated = any(f.is_product for f in found) and any(o.availability for o in offers)
+    if priced is None and not (stated or page_visible.is_amazon(shop)):
+        raise NotAProductPage(f"no product with a price or stock at {url}")
+    sources: dict[str, FieldSource] = {}
+    price = original = None
+    if priced is not None:
+        priced = _sale_over_list(priced, meta)
+        price, original = priced.price, priced.original
+        sources["price"] = _source(priced)
+        if original is not None:
+            sources["original_price"] = sources["price"]
+    # The price's own currency first, then any other source's, then the shop's domain.
+    said = next((o for o in ([priced] if priced else []) + offers if o.currency), None)
+    currency = said.currency if said else page_money.domain_currency(shop)
+    if said is not None:
+        sources["currency"] = _source(said)
+    else:
+        how = "domain" if currency else "default"
+        sources["currency"] = FieldSource(how, CONFIDENCE[how])
+    stock_from = next((o for o in offers if o.availability), None)
+    availability = stock_from.availability if stock_from else None
+    if stock_from is not None:
+        sources["availability"] = _source(stock_from)
+    if original is None and price is not None:
+        original = page_visible.struck_price(marks, shop, price)
+        if original is not None:
+            sources["original_price"] = FieldSource("visible", CONFIDENCE["visible"])
+    return _page(url, tree, found, price, currency or "USD", original, availability, sources)
+
+
+def _page(
+    url: str,
+    tree: Any,
+    found: list[Found],
+    price: Decimal | None,
+    currency: str,
+    original: Decimal | None,
+    availability: str | None,
+    sources: dict[str, FieldSource],
+) -> ProductPage:
+    info: dict[str, str] = {}
+    for each in found:
+        for key, value in each.info.items():
+            info.setdefault(key, value)
+    title = info.get("name") or " ".join((tree.findtext(".//title") or "").split()) or url
+    return ProductPage(
+        url=url,  # the address it was fetched from, so refreshing it finds the same deal
+        title=title[:255],
+        price=price,
+        currency=currency,
+        original_price=original if original and price and original > price else None,
+        available=price is not None and availability != page_stock.OUT_OF_STOCK,
+        availability=availability,
+        description=info.get("description"),
+        image_url=info.get("image"),
+        brand=info.get("brand"),
+        seller_name=info.get("seller") or info.get("site_name"),
+        gtin=info.get("gtin"),
+        mpn=info.get("mpn"),
+        sku=info.get("sku"),
+        sources=sources,
+    )
 
 
 def origin(url: str) -> str:

@@ -4,9 +4,10 @@ timeout and its shared rate limit; results de-duplicated, grouped and ranked."""
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from sqlalchemy import select
@@ -30,6 +31,7 @@ from markets.text import words
 log = logging.getLogger(__name__)
 ReportStatus = Literal["ok", "timeout", "error", "rate_limited", "skipped"]
 MAX_LIMIT = 50
+SLOW_AFTER_S = 2.0  # a market still silent after this is reported "slow" to a watcher
 VERDICT_STATUS: dict[health.Verdict, ReportStatus] = {
     health.Verdict.RATE_LIMITED: "rate_limited",
     health.Verdict.BACKOFF: "error",
@@ -54,6 +56,19 @@ class MarketReport:
     detail: str
     count: int
     elapsed_ms: int
+
+
+@dataclass(frozen=True)
+class MarketProgress:
+    """For a watcher of a search in progress (the chat shows it): each market "searching"
+    at the start, "slow" once SLOW_AFTER_S passed without its answer, then its report."""
+
+    market: MarketType
+    status: ReportStatus | Literal["searching", "slow"]
+    report: MarketReport | None = None
+
+
+Progress = Callable[[MarketProgress], None]
 
 
 @dataclass
@@ -86,6 +101,7 @@ async def search(
     request: SearchRequest,
     *,
     settings: Settings | None = None,
+    progress: Progress | None = None,
 ) -> SearchResult:
     settings = settings or get_settings()
     if not request.query.strip():
@@ -103,7 +119,12 @@ async def search(
         limit=max(1, min(request.limit, MAX_LIMIT)),
     )
     async with asyncio.TaskGroup() as group:  # one failing task cancels, not orphans, the rest
-        tasks = [group.create_task(ask(sessions, http, settings, row, query)) for row in rows]
+        tasks = []
+        for row in rows:
+            asking = ask(sessions, http, settings, row, query)
+            tasks.append(
+                group.create_task(watched(asking, row.type, progress) if progress else asking)
+            )
     answers = [task.result() for task in tasks]
     offers = [offer for _, found in answers for offer in found]
     return SearchResult(
@@ -111,6 +132,24 @@ async def search(
         market_reports=[report for report, _ in answers],
         elapsed_ms=int((time.perf_counter() - started) * 1000),
     )
+
+
+async def watched(
+    asking: Coroutine[Any, Any, tuple[MarketReport, list[Offer]]],
+    market: MarketType,
+    progress: Progress,
+) -> tuple[MarketReport, list[Offer]]:
+    progress(MarketProgress(market, "searching"))
+    task = asyncio.ensure_future(asking)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=SLOW_AFTER_S)
+        if not done:
+            progress(MarketProgress(market, "slow"))
+        answer = await task
+    finally:
+        task.cancel()  # when the search itself is cancelled
+    progress(MarketProgress(market, answer[0].status, answer[0]))
+    return answer
 
 
 async def ask(
@@ -130,9 +169,10 @@ async def ask(
     if admission.verdict is not health.Verdict.ADMITTED:
         return report(VERDICT_STATUS[admission.verdict], admission.detail), []
     endpoint = Endpoint(row.base_url, row.api_endpoint or "", row.api_key)
+    adapter = adapter_for(row.type, settings)
     try:
         async with asyncio.timeout(settings.market_timeout_s):
-            found = await adapter_for(row.type, settings).search(http, endpoint, query)
+            found = await adapter.search(http, endpoint, query)
     except NotConfigured as error:
         return report("skipped", str(error)), []
     except TimeoutError:
@@ -141,7 +181,12 @@ async def ask(
         return report("timeout", detail), []
     except RemoteRateLimited as error:
         await health.record_failure(
-            sessions, row.id, settings, str(error), remote_rate_limited=True
+            sessions,
+            row.id,
+            settings,
+            str(error),
+            remote_rate_limited=True,
+            retry_after_s=error.retry_after_s,
         )
         return report("rate_limited", str(error)), []
     except (MarketError, httpx.HTTPError) as error:
@@ -154,7 +199,11 @@ async def ask(
         await health.record_failure(sessions, row.id, settings, detail)
         return report("error", detail), []
     await health.record_success(sessions, row.id)
-    return report("ok", admission.detail, len(found)), found
+    detail = admission.detail
+    if skipped := adapter.skipped:
+        await health.record_skipped(sessions, row.id, skipped)
+        detail += f"; skipped {len(skipped)} unreadable item(s): {skipped[-1]}"
+    return report("ok", detail, len(found)), found
 
 
 def wanted(request: SearchRequest, offer: Offer) -> bool:

@@ -1,7 +1,9 @@
 """Target: no official API, so the JSON its own website's search calls (RedSky plp_search_v2);
 product pages carry schema.org Product/Offer data (see markets/product_page.py)."""
 
+import re
 import uuid
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin
 
@@ -17,13 +19,13 @@ from markets.base import (
     Offer,
     list_price,
     money,
-    parse_each,
     read_json,
 )
 from markets.categories import category_id, category_of
 
 WEBSITE = "https://www.target.com"
 DEFAULT_STORE = "3991"
+DOLLARS = re.compile(r"\$\s*([\d,]+(?:\.\d+)?)")
 
 
 def search_params(key: str, query: MarketQuery) -> dict[str, str]:
@@ -44,6 +46,35 @@ def search_params(key: str, query: MarketQuery) -> dict[str, str]:
     return params
 
 
+def shown_amounts(text: str | None) -> list[Decimal]:
+    """The dollar amounts in one of Target's display strings ("$9.99 - $19.99")."""
+    return [amount for value in DOLLARS.findall(text or "") if (amount := money(value))]
+
+
+def current_price(price: dict[str, Any]) -> Decimal:
+    """current_retail, else (a sale item may carry only display strings) the lowest amount
+    in formatted_current_price ("$38.99", "$9.99 - $19.99")."""
+    amount = money(price.get("current_retail") or price.get("current_retail_min"))
+    if amount is None:
+        amount = min(shown_amounts(price.get("formatted_current_price")), default=None)
+    if amount is None:
+        raise MalformedResponse("no current_retail and no formatted_current_price")
+    return amount
+
+
+def regular_price(price: dict[str, Any]) -> Decimal | None:
+    amount = money(price.get("reg_retail") or price.get("reg_retail_min"))
+    if amount is None and price.get("formatted_comparison_price_type") == "reg":
+        amount = max(shown_amounts(price.get("formatted_comparison_price")), default=None)
+    return amount
+
+
+def image(enrichment: dict[str, Any]) -> str | None:
+    # plp_search_v2: image_info.primary_image.url; the older shape: images.primary_image_url.
+    primary = ((enrichment.get("image_info") or {}).get("primary_image")) or {}
+    return primary.get("url") or (enrichment.get("images") or {}).get("primary_image_url")
+
+
 def parse_product(product: dict[str, Any], base: str) -> Offer:
     item = product["item"]
     price = product["price"]
@@ -51,13 +82,14 @@ def parse_product(product: dict[str, Any], base: str) -> Offer:
     enrichment = item.get("enrichment") or {}
     statistics = (product.get("ratings_and_reviews") or {}).get("statistics") or {}
     fulfillment = product.get("fulfillment") or {}
-    current = money(price.get("current_retail") or price.get("current_retail_min"))
-    if current is None:
-        raise MalformedResponse(f"no current_retail for tcin {product.get('tcin')}")
-    regular = money(price.get("reg_retail") or price.get("reg_retail_min"))
+    category = product.get("category") or {}
+    current = current_price(price)
     sold_out = bool(fulfillment.get("is_out_of_stock_in_all_store_locations")) and bool(
         fulfillment.get("sold_out")
     )
+    kind = (item.get("item_type") or {}).get("name") or (
+        item.get("product_classification") or {}
+    ).get("product_type_name")
     return Offer(
         market=MarketType.TARGET,
         source=DealSource.SCRAPER,
@@ -65,19 +97,21 @@ def parse_product(product: dict[str, Any], base: str) -> Offer:
         title=description["title"],
         url=urljoin(base, enrichment["buy_url"]),
         current_price=current,
-        original_price=list_price(current, regular),
-        image_url=(enrichment.get("images") or {}).get("primary_image_url"),
+        original_price=list_price(current, regular_price(price)),
+        image_url=image(enrichment),
         description=" ".join(description.get("bullet_descriptions") or []) or None,
         seller_name="Target",
         seller_rating=money((statistics.get("rating") or {}).get("average")),
         available=not sold_out,
         availability="Out of stock" if sold_out else "In stock",
         shipping_info={"free_shipping_min": fulfillment.get("shipping_minimum")},
-        product_specs={
-            "brand": (item.get("primary_brand") or {}).get("name"),
-            "type": (item.get("product_classification") or {}).get("product_type_name"),
-        },
-        category=category_of(MarketType.TARGET, product.get("category_id")),
+        product_specs={"brand": (item.get("primary_brand") or {}).get("name"), "type": kind},
+        category=category_of(
+            MarketType.TARGET,
+            category.get("category_id"),
+            category.get("parent_category_id"),
+            product.get("category_id"),
+        ),
         upc=item.get("primary_barcode"),
         mpn=item.get("mpn"),
     )
@@ -95,4 +129,4 @@ class TargetAdapter(Adapter):
         data = read_json(await http.get(endpoint.url, params=search_params(key, query)))
         products = (((data.get("data") or {}).get("search")) or {}).get("products", [])
         # buy_url is absolute on target.com; relative ones resolve against the endpoint's host.
-        return parse_each(products, lambda p: parse_product(p, endpoint.base_url))
+        return self.parse_each(products, lambda p: parse_product(p, endpoint.base_url))

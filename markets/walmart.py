@@ -14,15 +14,17 @@ from core.models.enums import DealSource, MarketType
 from markets.base import (
     Adapter,
     Endpoint,
+    MalformedResponse,
     MarketQuery,
     NotConfigured,
     Offer,
     list_price,
     money,
-    parse_each,
     read_json,
 )
 from markets.categories import category_id, category_of
+
+PUBID = "|PUBID|"
 
 
 def signature_input(consumer_id: str, timestamp_ms: str, key_version: str) -> bytes:
@@ -66,15 +68,30 @@ def search_params(settings: Settings, query: MarketQuery) -> dict[str, str]:
     return params
 
 
-def parse_item(item: dict[str, Any]) -> Offer:
+def link(item: dict[str, Any], publisher: str | None) -> str:
+    """productTrackingUrl is the link v2 documents, with |PUBID| standing for the publisher's
+    Impact id, which we put in when we have one; productUrl, where an answer still has it,
+    is the plain link."""
+    tracking, plain = item.get("productTrackingUrl"), item.get("productUrl")
+    if publisher and tracking:
+        return tracking.replace(PUBID, publisher)
+    if not (plain or tracking):
+        raise MalformedResponse(f"item {item.get('itemId')} has no productTrackingUrl")
+    return plain or tracking
+
+
+def parse_item(item: dict[str, Any], publisher: str | None = None) -> Offer:
     stock = item.get("stock")
     current = money(item["salePrice"])
+    if current is None:
+        raise MalformedResponse(f"item {item.get('itemId')} has no salePrice")
+    department = str(item.get("categoryNode", "")).split("_")[0]
     return Offer(
         market=MarketType.WALMART,
         source=DealSource.WALMART,
         item_id=str(item["itemId"]),
         title=item["name"],
-        url=item["productUrl"],
+        url=link(item, publisher),
         current_price=current,
         original_price=list_price(current, money(item.get("msrp"))),
         image_url=item.get("largeImage") or item.get("mediumImage"),
@@ -88,7 +105,9 @@ def parse_item(item: dict[str, Any]) -> Offer:
             "two_day": item.get("isTwoDayShippingEligible"),
         },
         product_specs={"brand": item.get("brandName"), "model": item.get("modelNumber")},
-        category=category_of(MarketType.WALMART, str(item.get("categoryNode", "")).split("_")[0]),
+        category=category_of(
+            MarketType.WALMART, department, names=str(item.get("categoryPath") or "").split("/")
+        ),
         upc=item.get("upc"),
         mpn=item.get("modelNumber"),
     )
@@ -105,4 +124,5 @@ class WalmartAdapter(Adapter):
             endpoint.url, params=search_params(self.settings, query), headers=headers
         )
         data = read_json(response)
-        return parse_each(data.get("items", []), parse_item)
+        publisher = self.settings.walmart_publisher_id
+        return self.parse_each(data.get("items", []), lambda item: parse_item(item, publisher))

@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
@@ -99,3 +99,8 @@ async def messages(
             .order_by(ChatMessage.created_at)
         )
         return list(rows)
+
+
+def as_told(value: Decimal) -> Decimal:
+    """A token amount as replies write it: to the cent, halves up."""
+    return value.quantize(Decimal("0.01"), ROUND_HALF_UP)

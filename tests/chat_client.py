@@ -1,23 +1,16 @@
-"""A small chat client for the tests and the bench: the real `websockets` client, JSON frames."""
+"""The chat client for the tests and the bench: converse.client, plus what tests look for
+(a ready frame, frames up to a kind, the close code)."""
 
 import asyncio
 import json
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-CHAT_PATH = "/api/v1/chat/ws"
+from converse.client import CHAT_PATH, chat, open_chat, recv, send, ws_url
 
-
-def ws_url(base_url: str) -> str:
-    return base_url.replace("http", "ws", 1) + CHAT_PATH
-
-
-async def open_chat(base_url: str, token: str | None = None) -> ClientConnection:
-    """A connection authenticated by the Bearer header (when a token is given)."""
-    headers = {"Authorization": f"Bearer {token}"} if token else None
-    return await connect(ws_url(base_url), additional_headers=headers, max_size=2**22)
+__all__ = ["CHAT_PATH", "chat", "open_chat", "recv", "send", "ws_url"]
 
 
 async def ready_chat(base_url: str, token: str) -> tuple[ClientConnection, dict[str, Any]]:
@@ -25,14 +18,6 @@ async def ready_chat(base_url: str, token: str) -> tuple[ClientConnection, dict[
     ready = await recv(ws)
     assert ready["type"] == "ready", ready
     return ws, ready
-
-
-async def send(ws: ClientConnection, frame: dict[str, Any]) -> None:
-    await ws.send(json.dumps(frame))
-
-
-async def recv(ws: ClientConnection, wait_s: float = 10) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), wait_s))
 
 
 async def recv_until(
@@ -76,14 +61,3 @@ async def until_closed(
 async def close_code(ws: ClientConnection, wait_s: float = 10) -> int | None:
     """The close code the server sent (reading and dropping frames until then)."""
     return (await until_closed(ws, wait_s))[1]
-
-
-async def chat(ws: ClientConnection, msg_id: str, content: str, **extra: Any) -> list[dict]:
-    """Send a user message; the frames up to its assistant_message or error."""
-    await send(ws, {"type": "user_message", "id": msg_id, "content": content, **extra})
-    frames = []
-    while True:
-        frame = await recv(ws, 30)
-        frames.append(frame)
-        if frame["type"] in ("assistant_message", "error") and frame.get("id") == msg_id:
-            return frames

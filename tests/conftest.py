@@ -18,8 +18,14 @@ from core.config import Settings
 from core.database import seed
 from core.db import create_engine, session_factory
 from core.embedded_db import drop_database, ensure_database, start_embedded
+from tests import conversation_items
 from tests.live_server import serve_in_thread
 from tests.serve_process import scratch_home
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
+    """tests/conversations/*.yaml: one test per conversation script."""
+    return conversation_items.collect(file_path, parent)
 
 
 @pytest.fixture

@@ -8,7 +8,11 @@ langchain-openai run against it. Each request takes the next step of the script:
     Text("Hello")                       a streamed answer
     ToolCalls([("create_goal", '{"title": "x"}')])   streamed tool calls, raw JSON arguments
     Fail(429) / Fail(500)               an error status (with a short retry-after-ms)
+    Fail(429, retry_after="3")          ... with that Retry-After (seconds or an HTTP date)
     Stall(2.0)                          answer nothing for that long (a client timeout)
+    Cut(Text("Hello there"), 2, "end")  the first 2 chunks, then the body ends: no
+                                        finish_reason, no [DONE]; "drop" drops the
+                                        connection instead, "stall" goes silent for 2 s
 
 Every request body is kept in `.requests` for the test to inspect.
 """
@@ -20,7 +24,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -47,6 +51,7 @@ class ToolCalls:
 @dataclass
 class Fail:
     status: int
+    retry_after: str | None = None  # None: retry-after-ms 20
 
 
 @dataclass
@@ -54,7 +59,19 @@ class Stall:
     seconds: float
 
 
-Step = Text | ToolCalls | Fail | Stall
+@dataclass
+class Cut:
+    step: Text | ToolCalls
+    after: int  # chunks sent before the cut
+    then: Literal["end", "drop", "stall"]
+    stall_s: float = 2.0
+
+
+class DropConnection(Exception):
+    """Raised inside a streaming body: uvicorn closes the connection mid-response."""
+
+
+Step = Text | ToolCalls | Fail | Stall | Cut
 
 
 @dataclass
@@ -76,15 +93,18 @@ class FakeOpenAI:
         step = self.script.popleft()
         if isinstance(step, Fail):
             error = {"error": {"message": f"scripted {step.status}", "type": "server_error"}}
-            return JSONResponse(error, status_code=step.status, headers={"retry-after-ms": "20"})
+            wait = {"retry-after": step.retry_after} if step.retry_after else None
+            headers = wait or {"retry-after-ms": "20"}
+            return JSONResponse(error, status_code=step.status, headers=headers)
         if isinstance(step, Stall):
             await asyncio.sleep(step.seconds)
             return JSONResponse({"error": {"message": "too late"}}, status_code=500)
         include_usage = (body.get("stream_options") or {}).get("include_usage", False)
-        return StreamingResponse(
-            sse(chunks(step, body.get("model", "m"), include_usage)),
-            media_type="text/event-stream",
-        )
+        answer = step.step if isinstance(step, Cut) else step
+        events = sse(chunks(answer, body.get("model", "m"), include_usage))
+        if isinstance(step, Cut):
+            events = cut(events, step)
+        return StreamingResponse(events, media_type="text/event-stream")
 
 
 def chunk(model: str, delta: dict[str, Any] | None, finish: str | None = None) -> dict[str, Any]:
@@ -129,10 +149,24 @@ async def sse(events: Iterator[dict[str, Any]]) -> AsyncIterator[bytes]:
     yield b"data: [DONE]\n\n"
 
 
+async def cut(events: AsyncIterator[bytes], step: Cut) -> AsyncIterator[bytes]:
+    sent = 0
+    async for event in events:
+        if sent == step.after:
+            break
+        yield event
+        sent += 1
+    if step.then == "drop":
+        raise DropConnection
+    if step.then == "stall":
+        await asyncio.sleep(step.stall_s)
+
+
 @contextmanager
 def fake_openai() -> Iterator[FakeOpenAI]:
     fake = FakeOpenAI()
     app = Starlette(routes=[Route("/v1/chat/completions", fake.completions, methods=["POST"])])
-    with serve_in_thread(app) as base_url:
+    # Quiet: a dropped connection (Cut "drop") is an exception uvicorn would log.
+    with serve_in_thread(app, log_level="critical") as base_url:
         fake.base_url = f"{base_url}/v1"
         yield fake

@@ -62,7 +62,8 @@ async def test_duplicate_email_is_409(client):
 async def test_bad_registrations_are_422_with_a_message(client, body, needle):
     response = await client.post("/auth/register", json=body)
     assert response.status_code == 422
-    assert needle in response.json()["message"]
+    assert response.headers["content-type"] == "application/problem+json"
+    assert needle in response.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -84,9 +85,9 @@ async def test_malformed_json_is_422_with_a_readable_message(client, payload):
     )
     assert response.status_code == 422
     body = response.json()
-    assert body["message"] and isinstance(body["detail"], list)
+    assert body["detail"] and body["errors"] and body["code"] == "invalid_request"
     if payload not in (b"", b"[1, 2]"):
-        assert "not valid JSON" in body["message"]
+        assert "not valid JSON" in body["detail"]
 
 
 async def test_an_oversized_body_is_413_and_stores_nothing(client, settings, sessions):
@@ -107,7 +108,11 @@ async def test_an_oversized_body_is_413_and_stores_nothing(client, settings, ses
     )
     for response in (declared, streamed):
         assert response.status_code == 413
+        assert response.headers["content-type"] == "application/problem+json"
         assert response.json() == {
+            "type": "https://dealagent.dev/problems/payload_too_large",
+            "title": "The request body is too large",
+            "status": 413,
             "detail": f"the request body is larger than {settings.max_request_bytes} bytes",
             "code": "payload_too_large",
         }
@@ -152,6 +157,9 @@ async def test_wrong_password_and_unknown_email_look_the_same(client):
         wrong.json()
         == unknown.json()
         == {
+            "type": "https://dealagent.dev/problems/invalid_credentials",
+            "title": "Wrong email or password",
+            "status": 401,
             "detail": "wrong email or password",
             "code": "invalid_credentials",
         }
@@ -410,7 +418,7 @@ async def test_transactions_are_paged_newest_first_and_private(client, sessions)
     assert [t["description"] for t in theirs["items"]] == ["sign-up grant"]
     for query in ("limit=0", "limit=101", "offset=-1", "limit=ten"):
         response = await client.get(f"/tokens/transactions?{query}", headers=bearer(tokens))
-        assert response.status_code == 422 and response.json()["message"]
+        assert response.status_code == 422 and response.json()["detail"]
 
 
 async def test_pricing_lists_the_current_prices(client):

@@ -127,9 +127,9 @@ async def test_nul_in_any_text_is_422_naming_the_field(
     assert response.status_code == 422, response.text
     answer = response.json()
     assert answer["code"] == "invalid_content"
-    assert [problem["loc"] for problem in answer["detail"]] == [loc]
+    assert [problem["field"] for problem in answer["errors"]] == [".".join(map(str, loc))]
     where = ".".join(str(part) for part in loc if part != "body")
-    assert answer["message"] == f"{where}: text may not contain NUL (\\u0000)"
+    assert answer["detail"] == f"{where}: text may not contain NUL (\\u0000)"
     assert await profile(client, user) == before
     if path == "/auth/register":
         assert await users_with_email(sessions, body["email"]) == 0
@@ -168,6 +168,32 @@ async def test_nul_in_a_frame_is_an_invalid_content_error_and_the_socket_stays(
         assert error.get("id") == client_id
     await send(ws, {"type": "ping"})
     assert await recv(ws) == {"type": "pong"}
+    async with sessions() as session:
+        stored = await session.scalar(select(func.count()).where(ChatMessage.user_id == user.id))
+    assert stored == 0
+    await ws.close()
+
+
+async def test_a_raw_nul_or_an_unpaired_surrogate_is_invalid_content(live_server, sessions):
+    """JSON allows NUL only escaped; sent raw, it is still named as NUL, not a JSON error.
+    Half a surrogate pair cannot be stored either (UTF-8 cannot encode it)."""
+    user = await make_user(sessions)
+    ws, _ = await ready_chat(live_server, user.token)
+    await ws.send(f'{{"type": "user_message", "id": "r1", "content": "a monitor{NUL}"}}')
+    error = await recv(ws)
+    assert (error["code"], error["id"]) == ("invalid_content", "r1")
+    assert error["message"] == "content: text may not contain NUL (\\u0000)"
+    await ws.send(f'{{"type": "ping"}}{NUL}')  # outside a string it is no JSON at all
+    assert (await recv(ws))["code"] == "invalid_json"
+    for frame in (
+        '{"type": "user_message", "id": "s1", "content": "a monitor \\ud83d"}',
+        '{"type": "user_message", "id": "s2", "content": "hi", "x\\udfff": 1}',
+    ):
+        await ws.send(frame)
+        error = await recv(ws)
+        assert (error["code"], error["id"]) == ("invalid_content", json.loads(frame)["id"])
+        assert "text may not contain an unpaired surrogate (\\ud800-\\udfff)" in error["message"]
+    assert error["message"].startswith("x\\udfff: ")
     async with sessions() as session:
         stored = await session.scalar(select(func.count()).where(ChatMessage.user_id == user.id))
     assert stored == 0
@@ -226,7 +252,7 @@ async def test_a_deeply_nested_body_is_422_json_too_deep(client, user, raw):
     response = await client.patch("/me", content=raw, headers=headers)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "json_too_deep"
-    assert response.json()["message"] == f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
+    assert response.json()["detail"] == f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
     assert await profile(client, user) == before
 
 
@@ -260,7 +286,7 @@ async def test_paging_out_of_bounds_is_422(client, user, path, query):
     response = await client.get(path, params=query, headers=auth(user))
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "invalid_request"
-    assert [p["loc"] for p in response.json()["detail"]] == [["query", *query]]
+    assert [p["field"] for p in response.json()["errors"]] == [f"query.{next(iter(query))}"]
 
 
 @pytest.mark.parametrize("path", PAGED)
@@ -285,7 +311,7 @@ async def test_the_deepest_page_allowed_is_an_empty_page(client, user, path):
 async def test_deal_filters_out_of_bounds_are_422(client, user, query):
     response = await client.get("/deals", params=query, headers=auth(user))
     assert response.status_code == 422, response.text
-    assert [p["loc"] for p in response.json()["detail"]] == [["query", *query]]
+    assert [p["field"] for p in response.json()["errors"]] == [f"query.{next(iter(query))}"]
 
 
 async def test_a_history_frame_past_its_bounds_is_invalid(live_server, sessions):
@@ -307,7 +333,7 @@ async def test_a_deadline_past_the_year_9999_in_utc_is_422_and_changes_nothing(
         f"/goals/{goal_id}", json={"end_date": "9999-12-31T23:59:59-10:00"}, headers=auth(user)
     )
     assert late.status_code == 422, late.text
-    assert [p["loc"] for p in late.json()["detail"]] == [["body", "end_date"]]
+    assert [p["field"] for p in late.json()["errors"]] == ["body.end_date"]
     goal = await client.get(f"/goals/{goal_id}", headers=auth(user))
     assert goal.status_code == 200 and goal.json()["end_date"] is None
     latest = await client.patch(

@@ -2,6 +2,8 @@
 chat on the offline model; then the frames, the stored rows, tokens_used and the ledger.
 Plus the provider failing (a local chat-completions server) and an empty purse."""
 
+import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -15,10 +17,10 @@ from api.main import create_app
 from core.models.deals import Deal
 from core.models.enums import DealStatus, GoalStatus, MessageRole
 from core.models.goals import Goal
-from tests.agent_helpers import balance, expected_charge, messages
+from tests.agent_helpers import as_told, balance, expected_charge, messages
 from tests.chat_accounts import charges, make_user, registered_user
 from tests.chat_client import chat, ready_chat, recv, recv_until, send
-from tests.fake_openai import Fail, Text, fake_openai
+from tests.fake_openai import Fail, Text, ToolCalls, fake_openai
 from tests.live_server import serve_in_thread
 
 
@@ -183,4 +185,94 @@ async def test_provider_failure_is_llm_unavailable_and_the_socket_stays_usable(p
             )
         ).all()
     assert rows == []
+    await ws.close()
+
+
+# What no reply a person reads may hold: ids, tool or argument names, machine amounts.
+UNREADABLE = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-|goal_id|deal_id|0E-\d|\d\.\d{5,}|_[a-z]+\(|\b1 \w+ goals\b"
+)
+
+
+async def test_the_issue_conversation_reads_as_a_person_expects(own_markets):
+    """The thirteen turns issue 10 tried, replayed over the WebSocket: each understood,
+    acting on the right goal, and answered in words a person accepts."""
+    base_url, sessions = own_markets
+    user = await make_user(sessions, grant=Decimal(200))
+    ws, _ = await ready_chat(base_url, user.token)
+    transcript: list[str] = []
+
+    async def turn(n: int, text: str, *tools: str) -> dict[str, Any]:
+        frames = [f for f in await chat(ws, f"i{n}", text) if f["type"] != "notification"]
+        done = frames[-1]
+        assert done["type"] == "assistant_message", frames
+        made = [f["name"] for f in frames if f["type"] == "tool_call"]
+        cost = f"[{done['tokens_used']} tokens used, charged {done['charged']}]"
+        transcript.append(f"> {text}\n< {done['content']}\n{cost}")
+        assert made == list(tools), (text, made, done["content"])
+        assert not UNREADABLE.search(done["content"]), done["content"]
+        results = [f for f in frames if f["type"] == "tool_result"]
+        return {
+            "done": done,
+            "results": results,
+            "calls": [f for f in frames if f["type"] == "tool_call"],
+        }
+
+    opened = await turn(
+        1,
+        "find me a 27-inch 4K monitor under $300, tell me if one drops below $250",
+        "create_goal",
+        "search_markets",
+    )
+    goal_id = opened["results"][0]["result"]["goal"]["id"]
+    product_url = opened["results"][1]["result"]["products"][-1]["url"]
+    shown = await turn(2, "show my deals, cheapest first", "query_deals")
+    cheapest = shown["results"][0]["result"]["deals"][0]
+    assert "#1 " in shown["done"]["content"] and "cheapest first" in shown["done"]["content"]
+    history = await turn(3, "what's the price history of the cheapest one?", "price_history")
+    assert history["calls"][0]["args"] == {"deal_id": cheapest["id"]}
+    assert "lowest $" in history["done"]["content"] or "only price" in history["done"]["content"]
+    paused = await turn(4, "pause that goal", "update_goal")
+    assert paused["calls"][0]["args"] == {"goal_id": goal_id, "action": "pause"}
+    active = await turn(5, "which of my goals are active?", "list_goals")
+    assert "You have no active goals" in active["done"]["content"]
+    spent = await turn(6, "how much did I spend today?", "get_spending")
+    assert spent["done"]["content"].startswith("Today you spent ")
+    thanks = await turn(7, "thanks!")
+    assert len(thanks["done"]["content"]) < 60
+    tracked = await turn(8, f"track this {product_url}", "track_product_url")
+    assert tracked["calls"][0]["args"]["goal_id"] == goal_id
+    assert "under your goal “27-inch 4K monitor”. " in tracked["done"]["content"]
+    assert "That goal is paused" in tracked["done"]["content"]
+    await turn(9, "cancel the monitor goal", "list_goals", "update_goal")
+    resumed = await turn(10, "Resume my monitor goal", "list_goals")
+    assert "was cancelled" in resumed["done"]["content"]
+    told = await turn(11, "what's my balance?", "get_balance")
+    after = re.search(r"your balance is ([\d.]+) tokens\.$", told["done"]["content"])
+    assert after and Decimal(after[1]) == as_told(Decimal(told["done"]["token_balance"]))
+    await turn(12, "any alerts?", "list_notifications")
+    await turn(13, "bye")
+    await ws.close()
+    print("\n\n".join(transcript))
+
+
+async def test_a_real_model_sees_what_the_conversation_showed(provider, sessions):
+    """The provider gets the state (goal ids, deals in the order shown) in the system prompt
+    and each earlier reply with a one-line summary of its tools, never their whole JSON."""
+    fake, base_url = provider
+    user = await make_user(sessions)
+    async with sessions() as session, session.begin():
+        session.add(Goal(user_id=user.id, title="4K monitor", category="electronics"))
+    ws, _ = await ready_chat(base_url, user.token)
+    fake.play(ToolCalls([("list_goals", "{}")]), Text("You have one goal: 4K monitor."))
+    assert (await chat(ws, "r1", "list my goals"))[-1]["type"] == "assistant_message"
+    fake.play(Text("Paused."))
+    await chat(ws, "r2", "pause it")
+    system, *history = fake.requests[0]["messages"]
+    state = json.loads(system["content"].split("Conversation state: ", 1)[1])
+    async with sessions() as session:
+        goal_id = await session.scalar(select(Goal.id).where(Goal.user_id == user.id))
+    assert state["goal"] == {"id": str(goal_id), "title": "4K monitor", "status": "active"}
+    replies = [m["content"] for m in history if m["role"] == "assistant"]
+    assert replies == ["You have one goal: 4K monitor.\n[tools: list_goals: 1 goals]"]
     await ws.close()

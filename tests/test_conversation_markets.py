@@ -74,7 +74,7 @@ async def test_create_search_query_pause_balance(chat: Chat, sessions):
     result = chat.of_type("tool_result")[1]["result"]
     saved = result["saved_as_deals"]
     assert saved > 0 and all(Decimal(p["price"]) <= 400 for p in result["products"])
-    assert f"Saved {saved} of them" in found.content
+    assert f"I saved {saved} deal" in found.content
     deals = await scalar(sessions, select(func.count()).where(Deal.goal_id == goal.id))
     tracked = await scalar(
         sessions,
@@ -129,8 +129,8 @@ async def test_find_and_tell_me_creates_the_goal_and_searches_for_it(chat: Chat,
     saved = chat.of_type("tool_result")[1]["result"]["saved_as_deals"]
     assert saved > 0
     assert await scalar(sessions, select(func.count()).where(Deal.goal_id == goal.id)) == saved
-    assert "now watching for **27-inch 4K monitor**" in outcome.content
-    assert f"Saved {saved} of them" in outcome.content
+    assert "I'm watching for “27-inch 4K monitor”" in outcome.content
+    assert f"I saved {saved} deal" in outcome.content
     assert outcome.charged == await expected_charge(
         sessions, outcome.tokens_used, "goal_creation", "market_search"
     )
@@ -145,8 +145,9 @@ async def test_find_and_tell_me_with_a_target_over_the_budget_stores_nothing(cha
 
 
 async def test_amounts_read_as_plain_decimals(chat: Chat):
-    told = await chat.say("What's my balance?")  # a new user has spent 0.00000000, not 0E-8
-    assert "(0.00000000 spent so far" in told.content, told.content
+    told = await chat.say("What's my balance?")  # a new user has spent 0, not 0E-8
+    assert "spent 0 in all and have no active goals" in told.content, told.content
+    assert "0E-8" not in told.content and ".00000000" not in told.content
     assert chat.of_type("tool_result")[0]["result"]["total_tokens_spent"] == "0.00000000"
 
 

@@ -12,7 +12,7 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 from sqlalchemy import func, select
 
-from core.models import Deal, Goal, Notification
+from core.models import Deal, Goal, Notification, User
 from core.models.enums import GoalStatus, MarketType, NotificationType
 from tests.markets_support import (
     admin,
@@ -147,20 +147,51 @@ async def test_query_deals_sees_only_the_users_deals(graph, context, sessions):
 
 
 async def test_track_product_url(graph, context, pages):
-    out = await call(graph, context, "track_product_url", url=f"{pages}/target_jsonld.html")
-    assert isinstance(out, str) and "goal_id" in out  # no goal named, none in the chat
-    context.goal_id = context.goal.id
+    # No goal named, none in the chat: the user's only live goal takes it.
     out = await call(graph, context, "track_product_url", url=f"{pages}/target_jsonld.html")
     assert (out["deal"]["price"], out["deal"]["market"]) == ("89.99", "target")
+    assert out["goal"] == {
+        "id": str(context.goal.id),
+        "title": context.goal.title,
+        "status": "active",
+    }
+    context.goal_id = context.goal.id
+    out = await call(graph, context, "track_product_url", url=f"{pages}/target_jsonld.html")
+    assert out["deal"]["goal_id"] == str(context.goal.id)
+    # Pages that cannot be read are told in plain words, with what to do next.
     out = await call(graph, context, "track_product_url", url=f"{pages}/not_a_product.html")
-    assert isinstance(out, str) and "no schema.org Product" in out
+    assert isinstance(out, str) and "doesn't show a product with a price" in out
     out = await call(graph, context, "track_product_url", url="http://127.0.0.1:9/nothing")
-    assert isinstance(out, str) and "could not fetch" in out
+    assert isinstance(out, str) and "couldn't read that page just now" in out
+    out = await call(graph, context, "track_product_url", url="https://no-such-host.invalid/p")
+    assert isinstance(out, str) and "its address doesn't exist. Check the link." in out
+    assert "Errno" not in out
     context.settings = context.settings.model_copy(update={"track_private_hosts": False})
     out = await call(graph, context, "track_product_url", url=f"{pages}/target_jsonld.html")
-    assert isinstance(out, str) and "not a public address" in out
-    # Only the page that was read and tracked is charged.
-    assert [s.service_type for s in context.services_used] == ["url_tracking"]
+    assert isinstance(out, str) and "only read public shop pages" in out
+    # Only the pages that were read and tracked are charged.
+    assert [s.service_type for s in context.services_used] == ["url_tracking"] * 2
+
+
+async def test_track_product_url_with_no_goal_or_several_says_which(
+    graph, context, sessions, pages
+):
+    url = f"{pages}/target_jsonld.html"
+    two_goals, _ = await make_user_goal(sessions)
+    alone = User(email=f"{uuid.uuid4().hex[:10]}@example.com", password="x")
+    async with sessions() as session, session.begin():
+        session.add(Goal(user_id=two_goals.id, title="Sony headphones", category="electronics"))
+        session.add(alone)
+    asked = {}
+    for user in (two_goals, alone):
+        ctx = AgentContext(
+            user_id=user.id, sessions=sessions, http=context.http, settings=context.settings
+        )
+        asked[user.id] = await call(graph, ctx, "track_product_url", url=url)
+        assert ctx.services_used == []
+    assert "Which goal should I track it under" in asked[two_goals.id]
+    assert "“Sony headphones”" in asked[two_goals.id] and "goal_id" not in asked[two_goals.id]
+    assert "you have none yet" in asked[alone.id]
 
 
 async def test_a_search_the_goal_cannot_afford_pauses_it_and_searches_nothing(

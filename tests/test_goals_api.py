@@ -68,7 +68,7 @@ async def test_list_newest_first_filtered_and_paged(client, sessions):
     for params in ({"limit": 0}, {"limit": 101}, {"offset": -1}, {"status": "done"}, {"x": 1}):
         refused = await client.get("/goals", params=params, headers=auth(user.token))
         assert refused.status_code == 422
-        assert refused.json()["detail"][0]["loc"][-1] == next(iter(params))
+        assert refused.json()["errors"][0]["field"] == f"query.{next(iter(params))}"
 
 
 async def test_get_shows_fields_deals_cheapest_first_and_spend(client, sessions):
@@ -158,6 +158,9 @@ async def test_pause_resume_cancel_keep_the_active_count(client, sessions):
     resumed = await patch(status="active")
     assert resumed.status_code == 409
     assert resumed.json() == {
+        "type": "https://dealagent.dev/problems/invalid_transition",
+        "title": "The goal's status does not allow this",
+        "status": 409,
         "detail": "Cannot resume a goal that is cancelled.",
         "code": "invalid_transition",
     }
@@ -221,8 +224,8 @@ async def test_invalid_changes_are_422_naming_the_field(client, sessions, body, 
     response = await client.patch(f"/goals/{goal_id}", json=body, headers=auth(user.token))
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "invalid_request"
-    assert response.json()["detail"][0]["loc"] == ["body", field]
-    assert response.json()["message"].startswith(f"{field}: ")
+    assert response.json()["errors"][0]["field"] == f"body.{field}"
+    assert response.json()["detail"].startswith(f"{field}: ")
     assert snapshot(await stored(sessions, goal_id)) == before
     assert await active_count(sessions, user.id) == 1
 

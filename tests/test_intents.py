@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent.intents import read
+from agent.intents import follow_on, read
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday
 
@@ -126,3 +126,41 @@ def test_a_plain_search_or_goal_does_not_become_both():
     watch = read("Watch for a 4K monitor under $300, tell me if one drops below $250", NOW)
     assert (watch.kind, watch.then_search) == ("create", False)
     assert (watch.args["max_budget"], watch.args["target_price"]) == ("300", "250")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "args", "goal_ref", "deal_ref"),
+    [
+        ("what's the price history of the cheapest one?", "price_history", {}, None, "cheapest"),
+        ("price trend of #3", "price_history", {}, None, "3"),
+        ("how has the price of the second one changed?", "price_history", {}, None, "2"),
+        ("pause that goal", "goal_action", {"action": "pause"}, "that", None),
+        ("which of my goals are active?", "list_goals", {"status": "active"}, None, None),
+        ("do I have any goals on hold", "list_goals", {"status": "paused"}, None, None),
+        ("how much did I spend today?", "spending", {"period": "today"}, None, None),
+        ("how much have I spent this week", "spending", {"period": "week"}, None, None),
+        ("how much did I spend on my TV goal?", "spending", {"period": "all"}, "tv", None),
+        ("any alerts?", "notifications", {}, None, None),
+        ("thanks!", "smalltalk", {}, None, None),
+        ("track the second one", "track", {}, None, "2"),
+        ("show those deals again, cheapest first", "deals", {"sort": "price"}, "those", None),
+        ("find the cheapest 4K monitor under $300", "search", {"sort": "price"}, None, None),
+        ("wacth for a gaming laptop under $1200", "create", {"max_budget": "1200"}, None, None),
+        ("🙂", "empty", {}, None, None),
+        ("busco un monitor barato", "foreign", {}, None, None),
+        ("list the goals of bob@example.com", "others", {}, None, None),
+        ("tell me a joke", "unknown", {}, None, None),
+    ],
+)
+def test_conversational_phrases(text, kind, args, goal_ref, deal_ref):
+    intent = read(text, NOW)
+    assert (intent.kind, intent.goal_ref, intent.deal_ref) == (kind, goal_ref, deal_ref)
+    assert {k: intent.args.get(k) for k in args} == args
+
+
+def test_an_elliptical_follow_up_repeats_the_request_before_it():
+    before = "what's the price history of the cheapest one?"
+    again = follow_on(read("and of #2?", NOW), before, NOW)
+    assert (again.kind, again.deal_ref) == ("price_history", "2")
+    spent = follow_on(read("and on the monitor goal?", NOW), "how much did I spend today?", NOW)
+    assert (spent.kind, spent.goal_ref) == ("spending", "monitor")

@@ -1,7 +1,10 @@
 """Each adapter against the sandbox over real HTTP: the request shape the real API wants
 (the sandbox checks SigV4, eBay's OAuth flow, Walmart's RSA signature, the keys) and the
-parsing of its answer. Plus SigV4 against AWS's published known-answer vectors."""
+parsing of its answer. Plus SigV4 against the S3 documentation's example (AWS's own test
+suite is tests/test_sigv4_suite.py)."""
 
+import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
@@ -10,9 +13,10 @@ from starlette.applications import Starlette
 from starlette.responses import RedirectResponse, StreamingResponse
 from starlette.routing import Route
 
+from core.config import Settings
 from core.models.enums import DealSource, MarketCategory, MarketType
 from core.reference_data import DEFAULT_MARKETS
-from markets import ebay, sigv4
+from markets import oauth, sigv4
 from markets.adapters import adapter_for
 from markets.base import Endpoint, MalformedResponse, MarketError, MarketQuery, NotConfigured
 from markets.product_page import (
@@ -49,23 +53,6 @@ def test_sigv4_matches_the_aws_s3_documentation_example():
         "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
         "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
         "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
-    )
-
-
-def test_sigv4_matches_the_aws_test_suite_get_vanilla():
-    header = sigv4.authorization(
-        method="GET",
-        path="/",
-        headers={"Host": "example.amazonaws.com", "X-Amz-Date": "20150830T123600Z"},
-        payload=b"",
-        access_key="AKIDEXAMPLE",
-        secret_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        region="us-east-1",
-        service="service",
-        amz_date="20150830T123600Z",
-    )
-    assert header.endswith(
-        "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
     )
 
 
@@ -125,7 +112,7 @@ async def test_filters_reach_the_market(market, creds, sandbox):
     ],
 )
 async def test_wrong_credentials_are_refused_by_the_market(market, field, value, creds, sandbox):
-    ebay._tokens.clear()
+    oauth._tokens.clear()
     with pytest.raises(MarketError, match=r"HTTP 40[13]"):
         await run(market, creds.model_copy(update={field: value}), sandbox, MarketQuery("tv"))
 
@@ -141,12 +128,12 @@ async def test_missing_credentials_say_so(creds, sandbox):
 
 
 async def test_ebay_token_is_fetched_once_and_reused_until_expiry(creds, sandbox):
-    ebay._tokens.clear()
+    oauth._tokens.clear()
     before = (await admin(sandbox, "GET", "state"))["tokens_issued"]
     for _ in range(3):
         await run(MarketType.EBAY, creds, sandbox, MarketQuery("laptop"))
     assert (await admin(sandbox, "GET", "state"))["tokens_issued"] == before + 1
-    for cached in ebay._tokens.values():
+    for cached in oauth._tokens.values():
         cached.expires_at = 0  # as if two hours went by
     await run(MarketType.EBAY, creds, sandbox, MarketQuery("laptop"))
     assert (await admin(sandbox, "GET", "state"))["tokens_issued"] == before + 2
@@ -162,13 +149,12 @@ async def test_malformed_json_is_reported_as_such(creds, sandbox):
 
 
 async def test_an_answer_in_the_wrong_shape_is_malformed(creds):
-    from markets.base import parse_each
-    from markets.ebay import parse_item
+    from markets.ebay import EbayAdapter, parse_item
 
+    adapter = EbayAdapter(creds)
     with pytest.raises(MalformedResponse):
-        parse_each([{"title": "no price, no id"}], parse_item)
-    with pytest.raises(MalformedResponse):
-        parse_each({"not": "a list"}, parse_item)
+        adapter.parse_each({"not": "a list"}, parse_item)
+    assert adapter.skipped == []
 
 
 async def test_product_pages_carry_schema_org_offers(creds, sandbox):
@@ -218,3 +204,74 @@ async def test_an_oversized_page_is_refused_without_reading_it_all():
         async with httpx.AsyncClient() as http:
             with pytest.raises(NotAProductPage, match="larger than"):
                 await fetch_product_page(http, f"{url}/big", allow_private=True, timeout_s=10)
+
+
+@pytest.mark.parametrize(
+    ("market", "setting", "marker"),
+    [
+        (MarketType.AMAZON, {}, "tag=dealagent-20"),
+        (MarketType.EBAY, {"ebay_campaign_id": "5338"}, "campid=5338"),
+        (MarketType.WALMART, {"walmart_publisher_id": "pub77"}, "sourceid=imp_pub77"),
+    ],
+)
+async def test_deal_links_are_affiliate_links_when_configured(
+    market, setting, marker, creds, sandbox
+):
+    oauth._tokens.clear()
+    plain = await run(market, creds, sandbox, MarketQuery("monitor", limit=5))
+    tracked = await run(
+        market, creds.model_copy(update=setting), sandbox, MarketQuery("monitor", limit=5)
+    )
+    assert tracked and all(marker in offer.url for offer in tracked)
+    if market is not MarketType.AMAZON:  # Amazon's links carry the partner tag already
+        assert not any(marker in offer.url for offer in plain)
+
+
+async def test_the_sandbox_serves_the_awkward_items_real_apis_send(creds, sandbox):
+    """eBay auctions (a current bid, no price); Target sale items priced only in display
+    strings: all parsed, none skipped."""
+    query = MarketQuery("monitor", limit=50)
+    async with httpx.AsyncClient() as http:
+        ebay_adapter = adapter_for(MarketType.EBAY, creds)
+        offers = await ebay_adapter.search(
+            http, Endpoint(sandbox, ENDPOINTS[MarketType.EBAY]), query
+        )
+        assert any(o.product_specs.get("auction") for o in offers)
+        target = adapter_for(MarketType.TARGET, creds)
+        endpoint = Endpoint(sandbox, ENDPOINTS[MarketType.TARGET])
+        offers = await target.search(http, endpoint, query)
+        raw = await http.get(
+            endpoint.url, params={"key": creds.target_api_key, "keyword": "monitor"}
+        )
+    shown_only = [
+        p["tcin"]
+        for p in raw.json()["data"]["search"]["products"]
+        if "current_retail" not in p["price"]
+    ]
+    assert shown_only and set(shown_only) <= {o.item_id for o in offers}
+    assert ebay_adapter.skipped == target.skipped == []
+
+
+async def test_the_sandbox_refuses_retired_amazon_resources(sandbox):
+    from markets.amazon import capitalized, search_body, signed_headers
+
+    settings = market_settings(Settings())
+    body = capitalized(search_body(settings, MarketQuery("tv")))
+    body["Resources"].append("Offers.Listings.Price")
+    payload = json.dumps(body).encode()
+    url = sandbox + ENDPOINTS[MarketType.AMAZON]
+    headers = signed_headers(settings, url, payload, datetime.now(UTC))
+    async with httpx.AsyncClient() as http:
+        response = await http.post(url, content=payload, headers=headers)
+    assert response.status_code == 400
+    assert "[Offers.Listings.Price]" in response.json()["Errors"][0]["Message"]
+
+
+async def test_with_the_sandbox_amazon_speaks_pa_api_even_with_a_creators_credential(
+    settings, sandbox
+):
+    real = settings.model_copy(
+        update={"amazon_credential_id": "x", "amazon_credential_secret": "y"}
+    )
+    offers = await run(MarketType.AMAZON, market_settings(real), sandbox, MarketQuery("monitor"))
+    assert offers and all(offer.url.startswith(sandbox) for offer in offers)

@@ -3,21 +3,30 @@ a slow, failing, throttled or garbled market leaves the others working and its r
 why; rate limits are shared through the database, across processes."""
 
 import asyncio
+import json
 import subprocess
 import sys
 import textwrap
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
+from api.routes.markets import list_markets
 from core.models import Market
 from core.models.enums import MarketStatus, MarketType
 from markets import health
 from markets.search import SearchRequest, search
+from tests.live_server import serve_in_thread
 from tests.markets_support import market_settings, reset_markets, running_sandbox, set_fault
+
+SAMPLES = Path(__file__).parent / "samples"
 
 
 @pytest.fixture(scope="module")
@@ -263,3 +272,62 @@ async def test_a_search_takes_about_as_long_as_its_slowest_market(sessions, mark
 async def test_an_empty_query_is_refused(sessions, markets, creds):
     with pytest.raises(ValueError, match="empty"):
         await find(sessions, creds, query="   ")
+
+
+async def test_best_buy_over_its_call_limit_is_rate_limited(sessions, markets, creds):
+    await set_fault(markets, "bestbuy", "rate_limit")  # 403, as Best Buy documents it
+    result = await find(sessions, creds, query="tv", markets=[MarketType.BESTBUY])
+    (report,) = result.market_reports
+    assert report.status == "rate_limited" and "HTTP 403" in report.detail
+    assert (await row(sessions, MarketType.BESTBUY)).status is MarketStatus.RATE_LIMITED
+
+
+async def test_a_retry_after_sets_how_long_the_market_stays_aside(sessions, markets, creds):
+    bestbuy = await row(sessions, MarketType.BESTBUY)
+    await health.record_failure(
+        sessions, bestbuy.id, creds, "429", remote_rate_limited=True, retry_after_s=600
+    )
+    admission = await health.acquire(sessions, bestbuy.id, creds)
+    assert admission.verdict is health.Verdict.RATE_LIMITED
+    async with sessions() as session:
+        left = await session.scalar(
+            select(Market.last_rate_reset + timedelta(seconds=60) - func.now()).where(
+                Market.id == bestbuy.id
+            )
+        )
+    assert timedelta(seconds=590) < left <= timedelta(seconds=600)
+
+
+async def test_an_unreadable_item_is_skipped_counted_and_shown(sessions, markets, creds):
+    body = json.loads((SAMPLES / "ebay" / "browse_search_nvidia_t4.json").read_text())
+    del body["itemSummaries"][1]["price"]
+
+    async def token(request):
+        return JSONResponse({"access_token": "t", "expires_in": 7200})
+
+    async def summaries(request):
+        return JSONResponse(body)
+
+    app = Starlette(
+        routes=[
+            Route("/identity/v1/oauth2/token", token, methods=["POST"]),
+            Route("/buy/browse/v1/item_summary/search", summaries),
+        ]
+    )
+    with serve_in_thread(app) as ebay:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(Market).where(Market.type == MarketType.EBAY).values(base_url=ebay)
+            )
+        for _ in range(2):
+            result = await find(sessions, creds, query="nvidia t4", markets=[MarketType.EBAY])
+    (report,) = result.market_reports
+    assert (report.status, report.count) == ("ok", 2)
+    assert "skipped 1 unreadable item(s): item 1: MalformedResponse" in report.detail
+    skipped = (await row(sessions, MarketType.EBAY)).meta_data["skipped_items"]
+    assert (skipped["total"], skipped["last_count"]) == (2, 1)
+    assert "neither price nor current bid" in skipped["last_reason"]
+    async with sessions() as session:
+        shown = await list_markets(session, principal=None)
+    ebay_out = next(m for m in shown.markets if m.type is MarketType.EBAY)
+    assert ebay_out.skipped_items is not None and ebay_out.skipped_items.total == 2

@@ -93,7 +93,7 @@ async def test_bad_list_parameters_are_422(client, sessions, params, field):
     response = await client.get("/notifications", params=params, headers=auth(user))
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_request"
-    assert response.json()["detail"][0]["loc"][-1] == field
+    assert response.json()["errors"][0]["field"].rsplit(".", 1)[-1] == field
 
 
 async def test_read_one_keeps_the_first_read_and_refuses_other_users(client, sessions):

@@ -1,20 +1,32 @@
 """The provider path: real openai client and langchain-openai against a scripted local server."""
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email.utils import format_datetime
 
 import httpx
+import httpx2
+import openai
 import pytest
 from sqlalchemy import select
 
-from agent.turn import LLMUnavailable
+from agent.provider_retry import LLMUnavailable, retry_after
+from api.main import create_app
 from core import ledger
 from core.models import Goal
 from core.models.enums import GoalStatus, MessageRole
+from core.plain import tokens_text
 from tests.agent_helpers import Chat, balance, deductions, expected_charge, messages, new_user
-from tests.fake_openai import Fail, FakeOpenAI, Stall, Text, ToolCalls, fake_openai
+from tests.asyncapi_support import SERVER_MESSAGES, problems
+from tests.chat_accounts import make_user
+from tests.chat_client import chat as chat_over
+from tests.chat_client import ready_chat
+from tests.fake_openai import Cut, Fail, FakeOpenAI, Stall, Text, ToolCalls, fake_openai
+from tests.live_server import serve_in_thread
 
 GOAL = {"title": "27-inch 4K monitor", "category": "electronics", "max_budget": 300}
 GOAL_ARGS = json.dumps(GOAL)
@@ -32,7 +44,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def online(settings, provider: FakeOpenAI):
     return settings.model_copy(
         update={
@@ -41,8 +53,20 @@ def online(settings, provider: FakeOpenAI):
             "llm_model": "fake-model",
             "llm_timeout_s": 0.5,
             "llm_max_retries": 2,
+            "llm_retry_wait_s": 0.01,
+            "llm_retry_wait_max_s": 5,
         }
     )
+
+
+@pytest.fixture(scope="module")
+def app_url(online) -> Iterator[str]:
+    """The app, over a real socket, with the provider. (Its own timeout: langchain-openai
+    shares one connection pool per base URL and timeout, which belongs to one event loop,
+    and the app has its own loop.)"""
+    app = create_app(online.model_copy(update={"llm_timeout_s": 0.75}))
+    with serve_in_thread(app) as base_url:
+        yield base_url
 
 
 @pytest.fixture
@@ -113,7 +137,7 @@ async def test_a_provider_that_keeps_failing_is_llm_unavailable(chat: Chat, prov
 
 async def test_timeouts_are_retried_then_llm_unavailable(chat: Chat, provider: FakeOpenAI):
     provider.play(Stall(1.5), Stall(1.5), Stall(1.5))
-    with pytest.raises(LLMUnavailable, match="Timeout"):
+    with pytest.raises(LLMUnavailable, match="did not answer in time"):
         await chat.say("hi")
     assert len(provider.requests) == 3
     assert await deductions(chat.sessions, chat.user_id) == []
@@ -212,14 +236,18 @@ async def test_a_prompt_cannot_reach_another_users_goal(
     assert (after.status, after.max_budget) == (GoalStatus.ACTIVE, Decimal("300.00"))
 
 
-async def test_model_calls_per_turn_are_bounded(sessions, online, http, provider: FakeOpenAI):
+@pytest.mark.parametrize("arguments", ["{}", "{oops"], ids=["valid", "malformed"])
+async def test_model_calls_per_turn_are_bounded(
+    sessions, online, http, provider: FakeOpenAI, arguments: str
+):
+    """Tool calls again and again, valid or malformed (each goes back to the model)."""
     bounded = Chat(
         sessions,
         online.model_copy(update={"agent_max_model_calls": 3}),
         http,
         await new_user(sessions),
     )
-    provider.play(*[ToolCalls([("list_goals", "{}")]) for _ in range(5)])
+    provider.play(*[ToolCalls([("list_goals", arguments)]) for _ in range(5)])
     outcome = await bounded.say("loop forever")
     assert len(provider.requests) == 3
     assert "more steps" in outcome.content
@@ -246,3 +274,188 @@ async def test_the_model_sees_recent_history_within_the_token_budget(
         "answer 2",
         "latest question",
     ]
+
+
+# --- a broken answer is never accepted -------------------------------------------------
+
+
+async def nothing_kept(chat: Chat, before: Decimal) -> None:
+    """A failed turn: the user's message alone is stored, nothing is charged."""
+    assert [m.role for m in await messages(chat.sessions, chat.user_id)] == [MessageRole.USER]
+    assert await deductions(chat.sessions, chat.user_id) == []
+    assert await balance(chat.sessions, chat.user_id) == before
+
+
+CUT_OFF = {
+    "end": "its answer was cut off",  # the body ends: no finish_reason, no [DONE]
+    "drop": "the connection to it failed",  # the connection closes mid-body
+    "stall": "did not answer in time",  # silent past LLM_TIMEOUT_S (0.5 s) mid-stream
+}
+
+
+@pytest.mark.parametrize("then", CUT_OFF)
+async def test_a_broken_stream_is_retried_and_only_the_whole_answer_kept(
+    chat: Chat, provider: FakeOpenAI, then: str
+):
+    provider.play(Cut(Text("Half an answer that goes on"), 3, then), Text("The whole answer."))
+    outcome = await chat.say("hi")
+    assert len(provider.requests) == 2
+    (retry,) = chat.of_type("model_retry")
+    assert problems(retry, SERVER_MESSAGES) == [], retry  # as docs/asyncapi.yaml says
+    at = chat.frames.index(retry)
+    void, kept = (
+        "".join(f.get("text", "") for f in part) for part in (chat.frames[:at], chat.frames[at:])
+    )
+    assert "Half an answer".startswith(void)  # (a dropped connection may lose some first)
+    assert kept == "The whole answer."
+    assert retry["attempt"] == 2 and CUT_OFF[then] in retry["reason"]
+    assert outcome.content == "The whole answer."
+    assert outcome.tokens_used == 120 + 15  # the whole answer's usage only
+    reply = (await messages(chat.sessions, chat.user_id))[-1]
+    assert (reply.content, reply.meta_data["model_calls"]) == ("The whole answer.", 1)
+
+
+@pytest.mark.parametrize("then", CUT_OFF)
+async def test_a_stream_that_keeps_breaking_is_llm_unavailable(
+    chat: Chat, provider: FakeOpenAI, then: str
+):
+    before = await balance(chat.sessions, chat.user_id)
+    provider.play(*[Cut(Text("Half an answer"), 2, then, stall_s=1) for _ in range(3)])
+    with pytest.raises(LLMUnavailable, match=CUT_OFF[then]) as failed:
+        await chat.say("hi")
+    assert "(3 tries). You were not charged for a reply" in str(failed.value)
+    assert len(provider.requests) == 3 and len(chat.of_type("model_retry")) == 2
+    await nothing_kept(chat, before)
+
+
+async def test_a_cut_off_tool_call_is_never_run(chat: Chat, provider: FakeOpenAI):
+    """Half a tool call's arguments would be malformed JSON at best, a wrong goal at worst."""
+    provider.play(
+        Cut(ToolCalls([("create_goal", GOAL_ARGS)]), 3, "end"),
+        ToolCalls([("create_goal", GOAL_ARGS)]),
+        Text("Watching."),
+    )
+    await chat.say("watch for a monitor")
+    assert chat.tools_called() == ["create_goal"]
+    assert len(await goals_of(chat.sessions, chat.user_id)) == 1
+
+
+async def test_retry_after_is_waited_for(chat: Chat, provider: FakeOpenAI):
+    provider.play(Fail(429, retry_after="0.3"), Fail(503, retry_after="0"), Text("Now."))
+    clock = time.monotonic()
+    outcome = await chat.say("hi")
+    assert time.monotonic() - clock >= 0.3
+    assert outcome.content == "Now." and len(provider.requests) == 3
+    waits = [(f["wait_s"], f["reason"]) for f in chat.of_type("model_retry")]
+    assert waits == [(0.3, "it is rate limiting us"), (0, "it answered with an error (HTTP 503)")]
+
+
+def http_date(from_now_s: float) -> str:
+    return format_datetime(datetime.now(UTC) + timedelta(seconds=from_now_s), usegmt=True)
+
+
+@pytest.mark.parametrize("header", ["600", "in-a-date"], ids=["seconds", "http-date"])
+async def test_a_retry_after_past_the_budget_fails_at_once(
+    chat: Chat, provider: FakeOpenAI, header: str
+):
+    before = await balance(chat.sessions, chat.user_id)
+    provider.play(Fail(429, retry_after="600" if header == "600" else http_date(600)))
+    with pytest.raises(LLMUnavailable) as failed:
+        await chat.say("hi")
+    assert len(provider.requests) == 1  # no wait, no retry: the turn ends now
+    assert 595 <= failed.value.retry_after_s <= 600
+    assert "asked us to wait 10 minutes" in str(failed.value)
+    await nothing_kept(chat, before)
+
+
+async def test_a_refused_request_is_not_retried(chat: Chat, provider: FakeOpenAI):
+    provider.play(Fail(401))
+    with pytest.raises(LLMUnavailable, match=r"refused our request \(HTTP 401\)"):
+        await chat.say("hi")
+    assert len(provider.requests) == 1
+
+
+TRUNCATED = GOAL_ARGS.replace("300}", "30")  # read leniently, it would be a $30 budget
+
+
+@pytest.mark.parametrize(
+    ("arguments", "why"),
+    [
+        ("[1, 2]", "the arguments are not a JSON object"),
+        ("null", "the arguments are not a JSON object"),
+        ('"a monitor"', "the arguments are not a JSON object"),
+        (TRUNCATED, "the arguments are not valid JSON (Expecting ',' delimiter at character"),
+    ],
+)
+async def test_tool_arguments_that_are_no_json_object_go_back_to_the_model(
+    chat: Chat, provider: FakeOpenAI, arguments: str, why: str
+):
+    provider.play(
+        ToolCalls([("create_goal", arguments), ("get_balance", "")]), Text("Which monitor?")
+    )
+    outcome = await chat.say("watch for a monitor")
+    refused, balance_read = chat.of_type("tool_result")
+    assert refused["ok"] is False and refused["error"].startswith(f"malformed tool call: {why}")
+    assert balance_read["ok"] is True  # "" is no arguments: {}
+    told = {m["tool_call_id"]: m["content"] for m in tool_messages(provider.requests[1])}
+    assert "malformed" in told[refused["call_id"]]  # the model is told
+    assert outcome.content == "Which monitor?"
+    assert await goals_of(chat.sessions, chat.user_id) == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after": "3"}, 3.0),
+        ({"retry-after": "1.5"}, 1.5),
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after": "Sun, 29 Nov 2026 08:01:00 GMT"}, 60.0),
+        ({"retry-after": "Sun, 29 Nov 2026 07:59:00 GMT"}, 0.0),  # past: now
+        ({"retry-after": "soon"}, None),
+        ({"retry-after": "-5"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_headers(headers: dict[str, str], seconds: float | None):
+    request = httpx2.Request("POST", "http://provider/v1/chat/completions")
+    response = httpx2.Response(429, headers=headers, request=request)
+    error = openai.RateLimitError("slow down", response=response, body=None)
+    assert retry_after(error, now=datetime(2026, 11, 29, 8, 0, tzinfo=UTC)) == seconds
+
+
+# --- what the user sees over the socket ------------------------------------------------
+
+
+async def test_a_failed_turn_is_one_plain_error_frame(app_url, provider: FakeOpenAI, sessions):
+    user = await make_user(sessions)
+    ws, _ = await ready_chat(app_url, user.token)
+    provider.play(Cut(Text("Half an answer"), 2, "end"), Fail(429, retry_after="600"))
+    frames = await chat_over(ws, "b1", "hi")
+    assert [f["type"] for f in frames] == ["ack", "delta", "model_retry", "error"]
+    assert frames[2]["reason"] == "its answer was cut off"  # the delta before is void
+    error = frames[-1]
+    assert (error["code"], error["id"], error["retry_after_s"]) == ("llm_unavailable", "b1", 600)
+    assert error["message"] == (
+        "The AI model is busy: its provider asked us to wait 10 minutes. You were not "
+        "charged for a reply; please send your message again after that."
+    )
+    assert [m.role for m in await messages(sessions, user.id)] == [MessageRole.USER]
+    assert await balance(sessions, user.id) == user.balance
+    assert await deductions(sessions, user.id) == []
+    await ws.close()
+
+
+async def test_an_empty_balance_is_said_in_plain_words(app_url, provider: FakeOpenAI, sessions):
+    user = await make_user(sessions, grant=Decimal(0))
+    ws, _ = await ready_chat(app_url, user.token)
+    provider.play()
+    (refused,) = await chat_over(ws, "z1", "hi")
+    async with sessions() as session:
+        minimum = ledger.cost(await ledger.current_price(session, "chat_turn"), 0)
+    assert refused["code"] == "insufficient_balance"
+    assert refused["message"].startswith(
+        f"Your balance is 0 tokens; this turn needs at least {tokens_text(minimum)}, so nothing "
+        "was sent to the agent or charged. Ask the service's operator for more tokens"
+    )
+    assert provider.requests == [] and await messages(sessions, user.id) == []
+    await ws.close()

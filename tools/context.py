@@ -28,3 +28,4 @@ class AgentContext:
     goal_id: uuid.UUID | None = None  # the goal this conversation turn concerns, if any
     services_used: list[ServiceUse] = field(default_factory=list)
     new_goals: list[uuid.UUID] = field(default_factory=list)  # first checks queued after it
+    balance_asked: bool = False  # the reply then gets the balance after the turn's charge

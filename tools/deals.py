@@ -1,6 +1,8 @@
 """The market and deal tools: search_markets, query_deals, track_product_url, for the
 signed-in user only (the user comes from runtime.context, never from the model)."""
 
+import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
@@ -15,8 +17,9 @@ from core.models import Deal
 from core.models.enums import DealStatus, GoalStatus, MarketCategory, MarketType
 from core.plain import decimal_text
 from markets import tracking
-from markets.base import Offer
-from markets.search import ProductMatch, SearchRequest, search
+from markets.base import MarketError, Offer
+from markets.product_page import ForbiddenAddress, NotAProductPage, PageGone, PageTimeout
+from markets.search import MarketProgress, ProductMatch, SearchRequest, search
 from tools.common import Percent, Price, ToolArgs, agent_tool
 from tools.context import AgentContext, ServiceUse
 
@@ -33,6 +36,9 @@ class SearchMarketsArgs(ToolArgs):
         default=None, description="One of the user's goals: the results are saved as its deals."
     )
     limit: int = Field(default=10, ge=1, le=50, description="How many products to return.")
+    sort: Literal["relevance", "price", "discount"] = Field(
+        default="relevance", description="relevance, price (cheapest first) or discount (biggest)."
+    )
 
 
 class QueryDealsArgs(ToolArgs):
@@ -53,7 +59,9 @@ class QueryDealsArgs(ToolArgs):
 class TrackProductUrlArgs(ToolArgs):
     url: str = Field(min_length=8, max_length=2000, description="A product page's http(s) URL.")
     goal_id: UUID | None = Field(
-        default=None, description="The goal to track it under (default: this chat's goal)."
+        default=None,
+        description="The goal to track it under (default: this chat's goal, else the user's "
+        "only live goal).",
     )
 
 
@@ -70,17 +78,30 @@ def offer_view(offer: Offer) -> dict[str, Any]:
         "discount_percent": money(offer.discount_percent),
         "available": offer.available,
         "seller": offer.seller_name,
+        "seller_rating": money(offer.seller_rating),
+        "image_url": offer.image_url,
         "url": offer.url,
     }
 
 
-def product_view(product: ProductMatch) -> dict[str, Any]:
+def product_view(product: ProductMatch, deal_id: UUID | None = None) -> dict[str, Any]:
     view = offer_view(product.best)
+    if deal_id is not None:  # saved as a deal of the goal: its price history can be asked
+        view["deal_id"] = str(deal_id)
     view["also_at"] = [
         {"market": o.market.value, "price": money(o.current_price), "url": o.url}
         for o in product.offers[1:]
     ]
     return view
+
+
+def sorted_products(products: list[ProductMatch], sort: str) -> list[ProductMatch]:
+    """The markets' relevance order, or the order the user asked for."""
+    if sort == "price":
+        return sorted(products, key=lambda p: p.best.current_price)
+    if sort == "discount":
+        return sorted(products, key=lambda p: -(p.best.discount_percent or Decimal(0)))
+    return products
 
 
 def deal_view(deal: Deal) -> dict[str, Any]:
@@ -93,6 +114,8 @@ def deal_view(deal: Deal) -> dict[str, Any]:
         "discount_percent": money(deal.discount_percent),
         "status": deal.status.value,
         "market": deal.meta_data.get("market"),
+        "seller_rating": money(deal.seller_rating),
+        "image_url": deal.image_url,
         "url": deal.url,
         "last_checked_at": deal.last_checked_at.isoformat() if deal.last_checked_at else None,
     }
@@ -115,6 +138,24 @@ async def within_goal_limit(ctx: AgentContext, goal_id: UUID, service: str, what
     raise deals.DealError(message)
 
 
+def market_frames(runtime: ToolRuntime[AgentContext]) -> Callable[[MarketProgress], None]:
+    """Each market's progress as a `market_status` frame on the turn's stream (the chat
+    shows it while the search runs)."""
+
+    def write(step: MarketProgress) -> None:
+        frame: dict[str, Any] = {
+            "type": "market_status",
+            "call_id": runtime.tool_call_id,
+            "market": step.market.value,
+            "status": step.status,
+        }
+        if step.report is not None:
+            frame |= {"count": step.report.count, "elapsed_ms": step.report.elapsed_ms}
+        runtime.stream_writer(frame)
+
+    return write
+
+
 @agent_tool(SearchMarketsArgs)
 async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> dict[str, Any]:
     """Search Amazon, Walmart, eBay, Target and Best Buy at once for current offers.
@@ -125,24 +166,28 @@ async def search_markets(runtime: ToolRuntime[AgentContext], **fields: Any) -> d
     ctx = runtime.context
     if args.goal_id is not None:
         await within_goal_limit(ctx, args.goal_id, "market_search", "this search")
-    request = SearchRequest(**args.model_dump(exclude={"goal_id"}))
-    result = await search(ctx.sessions, ctx.http, request, settings=ctx.settings)
+    request = SearchRequest(**args.model_dump(exclude={"goal_id", "sort"}))
+    result = await search(
+        ctx.sessions, ctx.http, request, settings=ctx.settings, progress=market_frames(runtime)
+    )
+    products = sorted_products(result.products, args.sort)
     if any(report.status == "ok" for report in result.market_reports):
         # Charged only if some market answered, as a monitor check: failed work is not paid.
         ctx.services_used.append(ServiceUse("market_search", goal_id=args.goal_id))
-    stored = 0
+    saved: dict[str, UUID] = {}
     if args.goal_id is not None:
         async with ctx.sessions.begin() as session:
             goal = await deals.owned_goal(session, ctx.user_id, args.goal_id)
-            stored = len(await deals.record_offers(session, goal, result.offers))
+            observed = await deals.record_offers(session, goal, result.offers)
+            saved = {seen.deal.url: seen.deal.id for seen in observed}
             goal.last_checked_at = func.now()  # a check: the monitor's next is due from here
     return {
-        "products": [product_view(p) for p in result.products],
+        "products": [product_view(p, saved.get(p.best.url)) for p in products],
         "markets": [
             {"market": r.market.value, "status": r.status, "detail": r.detail, "count": r.count}
             for r in result.market_reports
         ],
-        "saved_as_deals": stored,
+        "saved_as_deals": len(saved),
     }
 
 
@@ -165,18 +210,64 @@ async def track_product_url(runtime: ToolRuntime[AgentContext], **fields: Any) -
     is read now and kept in the deal's price history."""
     args = TrackProductUrlArgs(**fields)
     ctx = runtime.context
-    goal_id = args.goal_id or ctx.goal_id
-    if goal_id is None:
-        raise deals.DealError("Say which goal to track it under (goal_id), or create one first.")
+    goal_id = args.goal_id or ctx.goal_id or await only_live_goal(ctx)
     await within_goal_limit(ctx, goal_id, "url_tracking", "tracking this page")
-    deal = await tracking.track_product_url(
-        ctx.sessions,
-        ctx.http,
-        ctx.user_id,
-        goal_id,
-        args.url,
-        allow_private=ctx.settings.track_private_hosts,
-        timeout_s=ctx.settings.page_fetch_timeout_s,
-    )
+    try:
+        deal = await tracking.track_product_url(
+            ctx.sessions,
+            ctx.http,
+            ctx.user_id,
+            goal_id,
+            args.url,
+            allow_private=ctx.settings.track_private_hosts,
+            timeout_s=ctx.settings.page_fetch_timeout_s,
+        )
+    except MarketError as error:
+        raise deals.DealError(page_problem(error, ctx.settings.page_fetch_timeout_s)) from error
     ctx.services_used.append(ServiceUse("url_tracking", goal_id=goal_id))
-    return {"deal": deal_view(deal)}
+    async with reading(ctx.sessions) as session:
+        goal = await deals.owned_goal(session, ctx.user_id, goal_id)
+        owner = {"id": str(goal.id), "title": goal.title, "status": goal.status.value}
+        return {"deal": deal_view(deal), "goal": owner}
+
+
+async def only_live_goal(ctx: AgentContext) -> UUID:
+    """A deal belongs to a goal: with none named, the user's only active or paused goal."""
+    async with reading(ctx.sessions) as session:
+        live = [
+            g
+            for g in await goals.list_goals(session, ctx.user_id, None)
+            if g.status in (GoalStatus.ACTIVE, GoalStatus.PAUSED)
+        ]
+    if len(live) == 1:
+        return live[0].id
+    if not live:
+        raise deals.DealError(
+            "A tracked page is kept under a goal, and you have none yet. Create one first "
+            "(say what you want, e.g. “watch for a 4K monitor under $300”), then track the link."
+        )
+    titles = ", ".join(f"“{g.title}”" for g in live[:5])
+    raise deals.DealError(f"Which goal should I track it under: {titles}? Name it by its title.")
+
+
+# How a failed DNS lookup reads, wherever it surfaces (our check, or the fetch's own).
+UNRESOLVED = re.compile(
+    r"Name or service not known|nodename nor servname|Temporary failure in name resolution"
+    r"|getaddrinfo failed|No address associated",
+)
+
+
+def page_problem(error: MarketError, timeout_s: float) -> str:
+    """A page that could not be read, in plain words with what to do next."""
+    text = str(error)
+    if isinstance(error, PageTimeout):
+        return f"That shop's page did not load within {timeout_s:g} s. Try again in a while."
+    if isinstance(error, PageGone):
+        return "That page no longer exists at the shop (it was removed). Check the link."
+    if isinstance(error, NotAProductPage):
+        return "That page doesn't show a product with a price I can read. Is it a product page?"
+    if isinstance(error, ForbiddenAddress):
+        return "I can only read public shop pages (http or https). Check the link."
+    if text.startswith("cannot resolve") or UNRESOLVED.search(text):
+        return "I couldn't reach that website: its address doesn't exist. Check the link."
+    return "I couldn't read that page just now (the shop didn't answer properly). Try again later."

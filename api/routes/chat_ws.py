@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.datastructures import State
 
-from agent.turn import LLMUnavailable, TurnRequest, run_turn
+from agent.provider_retry import LLMUnavailable
+from agent.turn import TurnRequest, run_turn
 from api import ws_protocol as wire
 from api.chat_session import ChatSession, SessionEnded
 from api.limit_log import LimitLog
@@ -17,11 +18,28 @@ from core import billing, chat, notifications
 from core.auth import AuthError, Principal, authenticate, can_spend
 from core.chat_gate import FactsWanted, TurnFacts
 from core.ledger import InsufficientBalance
+from core.plain import tokens_text
 
 log = logging.getLogger(__name__)
 limits_hit = LimitLog(log)
 router = APIRouter()
 TOO_MANY_WAITING = "too many sockets from your address are waiting to authenticate"
+NO_SUCH_GOAL = (
+    "You have no goal with that goal_id; send the message without it or with one of yours."
+)
+TURN_FAILED = (
+    "Something went wrong on our side and this message got no answer; you were not charged "
+    "for a reply. Please send it again."
+)
+
+
+def balance_too_low(exc: InsufficientBalance) -> str:
+    return (
+        f"Your balance is {tokens_text(exc.balance)}; this turn needs at least "
+        f"{tokens_text(exc.needed)}, so nothing was sent to the agent or charged. Ask the "
+        "service's operator for more tokens, or invite someone with your referral code: "
+        "you earn tokens when they finish their first chat."
+    )
 
 
 def not_yours() -> wire.FrameError:
@@ -199,7 +217,12 @@ class ChatConnection:
 
     async def _accept_message(self, frame: wire.UserMessageFrame) -> None:
         if not can_spend(self.session.principal.scope):
-            raise wire.FrameError("forbidden_scope", "a read-scope token cannot chat", frame.id)
+            raise wire.FrameError(
+                "forbidden_scope",
+                "You signed in with read-only access, which cannot chat; sign in with full "
+                "access to send messages.",
+                frame.id,
+            )
         if self.runtime.limiter.admit(self.user_id):
             self.runtime.spawn(self._turn(frame, counted=True))
             return
@@ -222,7 +245,7 @@ class ChatConnection:
                     await self._replay(frame.id, facts)
                     return
                 if not facts.goal_ok:
-                    raise wire.FrameError("goal_not_found", "no such goal of yours", frame.id)
+                    raise wire.FrameError("goal_not_found", NO_SUCH_GOAL, frame.id)
                 if facts.recent_messages >= self.settings.chat_rate_limit:
                     raise self._rate_limited(frame.id)
                 outcome = await run_turn(self._turn_request(frame), self.send)
@@ -230,26 +253,22 @@ class ChatConnection:
         except wire.FrameError as exc:
             await self.send(exc.frame())
         except InsufficientBalance as exc:
-            await self.send(
-                wire.error(
-                    "insufficient_balance",
-                    f"your balance {exc.balance} does not cover this turn ({exc.needed})",
-                    frame.id,
-                )
-            )
+            await self.send(wire.error("insufficient_balance", balance_too_low(exc), frame.id))
         except LLMUnavailable as exc:
-            await self.send(
-                wire.error("llm_unavailable", str(exc) or "model unavailable", frame.id)
-            )
+            error = wire.error("llm_unavailable", str(exc), frame.id)
+            if exc.retry_after_s is not None:
+                error["retry_after_s"] = exc.retry_after_s
+            await self.send(error)
         except Exception:
             log.exception("chat turn failed")
-            await self.send(wire.error("internal_error", "the turn failed; try again", frame.id))
+            await self.send(wire.error("internal_error", TURN_FAILED, frame.id))
 
     def _rate_limited(self, client_id: str) -> wire.FrameError:
         return wire.FrameError(
             "rate_limited",
-            f"more than {self.settings.chat_rate_limit} messages in "
-            f"{self.settings.chat_rate_window_s:g} s; wait a little",
+            f"You sent more than {self.settings.chat_rate_limit} messages in "
+            f"{self.settings.chat_rate_window_s:g} seconds; please wait a moment, then send "
+            "this one again.",
             client_id,
         )
 
@@ -269,7 +288,10 @@ class ChatConnection:
         """The same client message id again: the first run's result, never a second run."""
         if facts.asked is None or facts.reply is None:
             raise wire.FrameError(
-                "duplicate_id", "this message id was used by a turn that did not finish", client_id
+                "duplicate_id",
+                "This message id belongs to an earlier message whose turn did not finish; "
+                "send the message again with a new id.",
+                client_id,
             )
         await self.send({"type": "ack", "id": client_id, "message_id": facts.asked.id})
         reply = facts.reply

@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.decimals import query_decimal
 from api.deps import CurrentPrincipal, SessionDep
 from api.errors import error
+from api.problems import ANY_SCOPE, declared
 from core import deals
 from core.models import Deal, PriceTracking
 from core.models.enums import DealSource, DealStatus, MarketCategory, MarketType
@@ -19,14 +21,21 @@ from core.models.enums import DealSource, DealStatus, MarketCategory, MarketType
 router = APIRouter(tags=["deals"])
 
 
+# Decimals as text, in cents: what the query string carries (the schema gives the pattern).
+QueryPrice = query_decimal(r"^[0-9]{1,8}(\.[0-9]{1,2})?$", "a price in dollars", "249.99")
+QueryPercent = query_decimal(
+    r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$", "a percentage from 0 to 100", "15"
+)
+
+
 class DealQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     goal_id: uuid.UUID | None = None
     status: DealStatus | None = None
-    min_price: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
-    max_price: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
-    min_discount: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
+    min_price: QueryPrice | None = None
+    max_price: QueryPrice | None = None
+    min_discount: QueryPercent | None = None
     market: MarketType | None = None
     category: MarketCategory | None = None
     text: str | None = Field(default=None, max_length=200)
@@ -89,7 +98,7 @@ def not_yours(deal_id: uuid.UUID) -> JSONResponse:
     return error(404, "deal_not_found", f"no deal {deal_id} among your deals")
 
 
-@router.get("/deals", response_model=DealList)
+@router.get("/deals", response_model=DealList, **declared(scopes=ANY_SCOPE))
 async def list_deals(
     session: SessionDep, principal: CurrentPrincipal, query: Annotated[DealQuery, Query()]
 ) -> DealList:
@@ -99,7 +108,9 @@ async def list_deals(
     return DealList(deals=[DealOut.of(d) for d in found])
 
 
-@router.get("/deals/{deal_id}", response_model=DealOut)
+@router.get(
+    "/deals/{deal_id}", response_model=DealOut, **declared("deal_not_found", scopes=ANY_SCOPE)
+)
 async def get_deal(
     deal_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> DealOut | JSONResponse:
@@ -107,7 +118,11 @@ async def get_deal(
     return not_yours(deal_id) if deal is None else DealOut.of(deal)
 
 
-@router.get("/deals/{deal_id}/prices", response_model=PriceHistory)
+@router.get(
+    "/deals/{deal_id}/prices",
+    response_model=PriceHistory,
+    **declared("deal_not_found", scopes=ANY_SCOPE),
+)
 async def deal_prices(
     deal_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> PriceHistory | JSONResponse:

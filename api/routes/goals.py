@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.decimals import PlainDecimal, Price
 from api.deps import ActingPrincipal, CurrentPrincipal, SessionDep, SessionsDep
 from api.paging import Page, PageQuery
+from api.problems import ANY_SCOPE, CHAT_SCOPES, declared
 from core import goals
 from core.db import in_transaction
 from core.goals import GoalAction
@@ -120,7 +121,7 @@ def out(goal: Goal) -> GoalOut:
     return GoalOut.model_validate(goal)
 
 
-@router.get("")
+@router.get("", **declared(scopes=ANY_SCOPE))
 async def list_goals(
     session: SessionDep, principal: CurrentPrincipal, query: Annotated[GoalQuery, Query()]
 ) -> Page[GoalOut]:
@@ -130,7 +131,7 @@ async def list_goals(
     return Page(items=[out(g) for g in rows], total=total, limit=query.limit, offset=query.offset)
 
 
-@router.get("/{goal_id}")
+@router.get("/{goal_id}", **declared("goal_not_found", scopes=ANY_SCOPE))
 async def get_goal(
     goal_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> GoalDetailOut:
@@ -146,7 +147,10 @@ async def get_goal(
     )
 
 
-@router.patch("/{goal_id}")
+@router.patch(
+    "/{goal_id}",
+    **declared("goal_not_found", "invalid_transition", "goal_cancelled", scopes=CHAT_SCOPES),
+)
 async def change_goal(
     goal_id: uuid.UUID, changes: GoalChanges, sessions: SessionsDep, principal: ActingPrincipal
 ) -> GoalOut:

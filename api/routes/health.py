@@ -2,12 +2,15 @@
 
 import asyncio
 import logging
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import EngineDep
+from api.problems import WITHOUT_PARAMETERS, responses
 from core.db import current_revision
 
 log = logging.getLogger(__name__)
@@ -21,7 +24,27 @@ UNREACHABLE = {"status": "degraded", "database": "unreachable"}
 _abandoned: set[asyncio.Task[str | None]] = set()
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["reachable", "unreachable"]
+    revision: str | None = None
+
+
+# A process at MAX_CONNECTIONS still serves /healthz: its 503 is "degraded", not server_busy.
+HEALTH_RESPONSES = {
+    **responses(always=WITHOUT_PARAMETERS),
+    200: {"model": Health, "description": "The database answered"},
+    503: {"model": Health, "description": "The database is down or did not answer in time"},
+}
+
+
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses=HEALTH_RESPONSES,
+    tags=["health"],
+    openapi_extra={"security": []},
+)
 async def healthz(engine: EngineDep) -> JSONResponse:
     check = asyncio.ensure_future(current_revision(engine))
     done, _ = await asyncio.wait({check}, timeout=CHECK_TIMEOUT_S)

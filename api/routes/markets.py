@@ -1,4 +1,5 @@
-"""GET /markets: each market's status, rate limit and last error, for the chat to show."""
+"""GET /markets: each market's status, rate limit, last error and unreadable items skipped,
+for the chat to show."""
 
 from datetime import datetime
 
@@ -7,10 +8,20 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from api.deps import CurrentPrincipal, SessionDep
+from api.problems import ANY_SCOPE, declared
 from core.models import Market
 from core.models.enums import MarketStatus, MarketType
 
 router = APIRouter(tags=["markets"])
+
+
+class SkippedItems(BaseModel):
+    """Items the market sent that could not be read (each left out, the rest kept)."""
+
+    total: int
+    last_count: int
+    last_reason: str
+    last_at: datetime
 
 
 class MarketOut(BaseModel):
@@ -27,18 +38,21 @@ class MarketOut(BaseModel):
     last_error: str | None
     last_error_at: datetime | None
     sandbox: bool = False
+    skipped_items: SkippedItems | None = None
 
 
 class MarketList(BaseModel):
     markets: list[MarketOut]
 
 
-@router.get("/markets", response_model=MarketList)
+@router.get("/markets", response_model=MarketList, **declared(scopes=ANY_SCOPE))
 async def list_markets(session: SessionDep, principal: CurrentPrincipal) -> MarketList:
     rows = await session.scalars(select(Market).order_by(Market.name))
     out = []
     for row in rows:
         market = MarketOut.model_validate(row)
         market.sandbox = bool(row.meta_data.get("sandbox"))
+        if skipped := row.meta_data.get("skipped_items"):
+            market.skipped_items = SkippedItems.model_validate(skipped)
         out.append(market)
     return MarketList(markets=out)

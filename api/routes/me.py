@@ -10,9 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.decimals import PlainDecimal
 from api.deps import AccountPrincipal, CurrentUser, SessionDep, SettingsDep
+from api.problems import ACCOUNT_SCOPES, ANY_SCOPE, declared
 from core import accounts
+from core.accounts import NOTIFICATION_CHANNELS
 from core.config import Settings
 from core.models import User
+from core.wallet import ADDRESS_PATTERN
 from markets import webhook
 
 router = APIRouter(tags=["account"])
@@ -54,8 +57,17 @@ class ProfileChanges(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=255)
     preferences: dict[str, Any] = Field(default_factory=dict)
-    notification_channels: list[str] = Field(default_factory=list, max_length=10)
-    sol_address: str | None = None
+    notification_channels: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        json_schema_extra={"items": {"type": "string", "enum": list(NOTIFICATION_CHANNELS)}},
+        description="'webhook' needs preferences.webhook_url (else 422 webhook_url_required).",
+    )
+    sol_address: str | None = Field(
+        default=None,
+        json_schema_extra={"pattern": ADDRESS_PATTERN},
+        description="A Solana address: base58 of a 32-byte key (else 422 invalid_sol_address).",
+    )
 
     @field_validator("preferences")
     @classmethod
@@ -65,7 +77,7 @@ class ProfileChanges(BaseModel):
         return value
 
 
-@router.get("/me")
+@router.get("/me", **declared(scopes=ANY_SCOPE))
 async def read_me(user: CurrentUser) -> Profile:
     return Profile.of(user)
 
@@ -83,7 +95,18 @@ async def check_webhook_url(url: str, settings: Settings) -> None:
         raise accounts.AccountError("invalid_webhook_url", message) from None
 
 
-@router.patch("/me")
+@router.patch(
+    "/me",
+    **declared(
+        "invalid_sol_address",
+        "sol_address_taken",
+        "invalid_notification_channel",
+        "invalid_webhook_url",
+        "invalid_webhook_secret",
+        "webhook_url_required",
+        scopes=ACCOUNT_SCOPES,
+    ),
+)
 async def change_me(
     changes: ProfileChanges, principal: AccountPrincipal, session: SessionDep, settings: SettingsDep
 ) -> Profile:

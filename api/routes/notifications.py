@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.deps import CurrentPrincipal, SessionDep, SessionsDep
 from api.errors import error
 from api.paging import Page, PageQuery
+from api.problems import ANY_SCOPE, declared
 from core import notifications
 from core.db import in_transaction
 from core.models.enums import NotificationPriority, NotificationStatus, NotificationType
@@ -50,7 +51,7 @@ def out(row: Notification) -> NotificationOut:
     return NotificationOut.model_validate(row, from_attributes=True)
 
 
-@router.get("")
+@router.get("", **declared(scopes=ANY_SCOPE))
 async def list_notifications(
     session: SessionDep, principal: CurrentPrincipal, query: Annotated[NotificationQuery, Query()]
 ) -> Page[NotificationOut]:
@@ -65,7 +66,7 @@ async def list_notifications(
     return Page(items=[out(r) for r in rows], total=total, limit=query.limit, offset=query.offset)
 
 
-@router.post("/read-all")
+@router.post("/read-all", **declared(scopes=ANY_SCOPE))
 async def read_all(sessions: SessionsDep, principal: CurrentPrincipal) -> MarkedRead:
     async def work(session: AsyncSession) -> list[uuid.UUID]:
         return await notifications.mark_read(session, principal.user_id, None)
@@ -73,7 +74,11 @@ async def read_all(sessions: SessionsDep, principal: CurrentPrincipal) -> Marked
     return MarkedRead(marked_read=len(await in_transaction(sessions, work)))
 
 
-@router.post("/{notification_id}/read", response_model=NotificationOut)
+@router.post(
+    "/{notification_id}/read",
+    response_model=NotificationOut,
+    **declared("notification_not_found", scopes=ANY_SCOPE),
+)
 async def read_one(
     notification_id: uuid.UUID, sessions: SessionsDep, principal: CurrentPrincipal
 ) -> NotificationOut | JSONResponse:

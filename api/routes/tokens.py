@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from api.decimals import PlainDecimal
 from api.deps import CurrentPrincipal, CurrentUser, SessionDep
 from api.paging import Page, PageQuery
+from api.problems import ANY_SCOPE, declared
 from core import ledger
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
@@ -41,12 +42,12 @@ class Price(BaseModel):
     description: str | None = None
 
 
-@router.get("/balance")
+@router.get("/balance", **declared(scopes=ANY_SCOPE))
 async def balance(user: CurrentUser) -> Balance:
     return Balance.model_validate(user, from_attributes=True)
 
 
-@router.get("/transactions")
+@router.get("/transactions", **declared(scopes=ANY_SCOPE))
 async def transactions(
     principal: CurrentPrincipal, session: SessionDep, query: Annotated[PageQuery, Query()]
 ) -> Page[Transaction]:
@@ -57,7 +58,7 @@ async def transactions(
     return Page(items=items, total=total, limit=query.limit, offset=query.offset)
 
 
-@router.get("/pricing")
+@router.get("/pricing", **declared())
 async def pricing(session: SessionDep) -> list[Price]:
     rows = await ledger.current_prices(session)
     return [

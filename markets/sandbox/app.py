@@ -26,6 +26,7 @@ from core.models.enums import MarketType as M
 from markets import sigv4
 from markets.categories import CATEGORY_IDS
 from markets.sandbox.admin import admin_routes
+from markets.sandbox.images import image_route
 from markets.sandbox.page import product_page_html
 from markets.sandbox.state import Fault, SandboxState
 from markets.sandbox.wire import RENDER
@@ -53,15 +54,44 @@ TOO_MANY = {
         ]
     },
     M.WALMART: {"errors": [{"code": 429, "message": "Too Many Requests"}]},
-    M.BESTBUY: {
-        "error": {
-            "code": 429,
-            "status": "429 Too Many Requests",
-            "message": "Over per second limit",
-        }
-    },
     M.TARGET: {"errors": [{"message": "Too Many Requests"}]},
 }
+# PA-API 5.0 SearchItems resources; Offers.* is retired (OffersV2 replaces it).
+AMAZON_RESOURCES = {
+    f"{group}.{name}"
+    for group, names in {
+        "BrowseNodeInfo": ("BrowseNodes", "BrowseNodes.Ancestor", "BrowseNodes.SalesRank"),
+        "Images": tuple(
+            f"{kind}.{size}"
+            for kind in ("Primary", "Variants")
+            for size in ("Small", "Medium", "Large")
+        ),
+        "ItemInfo": (
+            "ByLineInfo",
+            "Classifications",
+            "ContentInfo",
+            "ContentRating",
+            "ExternalIds",
+            "Features",
+            "ManufactureInfo",
+            "ProductInfo",
+            "TechnicalInfo",
+            "Title",
+            "TradeInInfo",
+        ),
+        "OffersV2.Listings": (
+            "Availability",
+            "Condition",
+            "DealDetails",
+            "IsBuyBoxWinner",
+            "LoyaltyPoints",
+            "MerchantInfo",
+            "Price",
+            "Type",
+        ),
+    }.items()
+    for name in names
+} | {"BrowseNodeInfo.WebsiteSalesRank", "ParentASIN", "SearchRefinements"}
 
 
 def decimal_or_none(value: str | None) -> Decimal | None:
@@ -76,6 +106,13 @@ def decimal_or_none(value: str | None) -> Decimal | None:
 def faulty(market: M, fault: Fault) -> Response | None:
     if fault.mode == "error":
         return JSONResponse({"error": "sandbox: told to fail"}, status_code=500)
+    if fault.mode == "rate_limit" and market is M.BESTBUY:
+        # Best Buy documents its call limit as 403; its gateway names the limit hit.
+        return HTMLResponse(
+            "<h1>Developer Over Rate</h1>",
+            status_code=403,
+            headers={"X-Mashery-Error-Code": "ERR_403_DEVELOPER_OVER_RATE"},
+        )
     if fault.mode == "rate_limit":
         return JSONResponse(TOO_MANY[market], status_code=429, headers={"Retry-After": "60"})
     if fault.mode == "malformed":
@@ -145,9 +182,16 @@ class Sandbox:
             params = json.loads(body)
             keywords = str(params["Keywords"])
             count = int(params.get("ItemCount", 10))
+            unknown = [r for r in params.get("Resources", []) if r not in AMAZON_RESOURCES]
         except (ValueError, KeyError, TypeError):
             return JSONResponse(
                 {"Errors": [{"Code": "InvalidParameterValue", "Message": "Keywords required."}]},
+                status_code=400,
+            )
+        if unknown:
+            message = f"The value [{unknown[0]}] provided in the request for Resources is invalid."
+            return JSONResponse(
+                {"Errors": [{"Code": "InvalidParameterValue", "Message": message}]},
                 status_code=400,
             )
         max_price = params.get("MaxPrice")
@@ -264,7 +308,16 @@ class Sandbox:
             "offset": offset,
         }
         if page:
-            body["itemSummaries"] = [RENDER[M.EBAY](h.product, h.quote, base) for h in page]
+            items = [RENDER[M.EBAY](h.product, h.quote, base) for h in page]
+            context = request.headers.get("x-ebay-c-enduserctx", "")
+            if campaign := re.search(r"affiliateCampaignId=([^,]+)", context):
+                reference = re.search(r"affiliateReferenceId=([^,]+)", context)
+                tracking = f"mkcid=1&mkrid=711-53200-19255-0&campid={campaign[1]}&toolid=10049"
+                if reference:
+                    tracking += f"&customid={reference[1]}"
+                for item in items:
+                    item["itemAffiliateWebUrl"] = f"{item['itemWebUrl']}?{tracking}"
+            body["itemSummaries"] = items
         return JSONResponse(body)
 
     # Walmart affiliate Product Search v2 -------------------------------------------------
@@ -474,6 +527,7 @@ def create_sandbox_app(settings: Settings, state: SandboxState | None = None) ->
             Route("/ebay/itm/{item}", sandbox.page(M.EBAY)),
             Route("/target/p/{slug}/-/A-{item}", sandbox.page(M.TARGET)),
             Route("/bestbuy/site/{slug}/{item}.p", sandbox.page(M.BESTBUY)),
+            Route("/images/{name}.jpg", image_route(sandbox.state)),
             *admin_routes(sandbox.state),
         ]
     )

@@ -9,6 +9,7 @@ from functools import cache
 
 from core.models.enums import MarketCategory as C
 from core.models.enums import MarketType as M
+from markets.sandbox import hostile
 from markets.text import words
 
 SEED = 20261125
@@ -210,10 +211,27 @@ def make_product(pid: int, rng: random.Random) -> Product:
     )
 
 
+def hostile_product(pid: int) -> Product:
+    return Product(
+        pid=pid,
+        title=hostile.TITLE,
+        brand=hostile.BRAND,
+        noun="Hostile Gadget",
+        category=C.OTHER,
+        list_price=Decimal("49.99"),
+        upc="000000000000",
+        mpn="XSS-0001",
+        rating=Decimal("4.5"),
+        description=hostile.DESCRIPTION,
+        listings={M.AMAZON: "B0HOSTILE1", M.EBAY: "v1|100000000001|0"},
+    )
+
+
 class Catalog:
     def __init__(self, seed: int = SEED, size: int = SIZE) -> None:
         rng = random.Random(seed)
         self.products = [make_product(pid, rng) for pid in range(size)]
+        self.products.append(hostile_product(size))  # proves pages render no markup
         self.by_item = {
             (market, iid): p for p in self.products for market, iid in p.listings.items()
         }

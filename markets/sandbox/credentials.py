@@ -13,6 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from core.config import Settings
 
 FIXED = {
+    # The sandbox speaks PA-API 5.0: a Creators API credential would send Amazon searches
+    # to Amazon itself.
+    "amazon_credential_id": None,
+    "amazon_credential_secret": None,
     "amazon_access_key": "AKIASANDBOXDEALAGENT",
     "amazon_secret_key": "sandbox/amazon/secret/key",
     "amazon_partner_tag": "dealagent-20",

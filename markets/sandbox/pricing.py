@@ -19,6 +19,7 @@ class Quote:
     on_sale: bool
     in_stock: bool
     listed: bool
+    pinned: bool = False  # a price a test chose (a fixed price, never an auction's bid)
 
     @property
     def percent_off(self) -> Decimal:
@@ -61,4 +62,5 @@ def pinned(q: Quote, price: Decimal) -> Quote:
         on_sale=price < q.list_price,
         in_stock=True,
         listed=True,
+        pinned=True,
     )

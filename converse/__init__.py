@@ -1,0 +1,2 @@
+"""Scripted conversations: YAML scripts of chat turns with expectations, run against a live
+dealagent server over its WebSocket and REST APIs (`dealagent converse`)."""

@@ -1,0 +1,251 @@
+"""The price and stock a page shows its reader, for pages whose structured data says
+nothing: rules per shop where the shop's own markup is known (Amazon carries no schema.org
+Product at all), then generic rules (a product's price element, a stock message, an
+add-to-cart button, a struck-through price).
+
+The rules look elements up by id and class in an index made in one walk of the tree
+(Marks): one XPath per rule would walk a 3 MB page thirty times."""
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from lxml.html import HtmlElement
+
+from markets import page_money, page_stock
+from markets.page_structured import OfferSeen
+
+BUY_WORDS = ("addtocart", "addcart", "cartadd", "addtobasket", "addtobag", "buynow", "oneclick")
+BUY_TAGS = {"button", "input", "a"}
+STRUCK_TAGS = {"s", "del"}
+# An element saying only "Price:" (in several languages): the price follows it.
+PRICE_LABEL = re.compile(
+    r"(?:our |your |sale |unit )?(?:price|preis|prix|precio|prezzo|prijs|preço)\s*:?", re.I
+)
+# ... and "RRP:", "Was:", "UVP:" before a list price.
+LIST_LABEL = re.compile(r"(?:rrp|was|list price|msrp|uvp|statt|prix conseillé)\s*:?", re.I)
+
+
+class Marks:
+    """A page's elements by id and by class (lower case), its price labels, elements
+    whose id names a price, struck-through elements, and whether it has a buy button,
+    from one walk of the tree."""
+
+    def __init__(self, tree: HtmlElement) -> None:
+        self.ids: dict[str, HtmlElement] = {}
+        self.classes: dict[str, list[HtmlElement]] = defaultdict(list)
+        self.struck: list[HtmlElement] = []
+        self.price_ids: list[HtmlElement] = []  # id="…price…", in document order
+        self.labels: list[HtmlElement] = []  # elements reading only "Price:"
+        self.list_labels: list[HtmlElement] = []  # ... only "RRP:"
+        self.can_buy = False
+        for element in tree.iter():
+            tag = element.tag
+            if not isinstance(tag, str) or tag in ("script", "style"):
+                continue
+            attrib = element.attrib
+            if identity := attrib.get("id"):
+                self.ids.setdefault(identity, element)
+                if "price" in identity.lower():
+                    self.price_ids.append(element)
+            text = element.text
+            if text and len(text) < 40 and (label := text.strip()):
+                if PRICE_LABEL.fullmatch(label):
+                    self.labels.append(element)
+                elif LIST_LABEL.fullmatch(label):
+                    self.list_labels.append(element)
+            classes = attrib.get("class", "").lower()
+            for name in classes.split():
+                self.classes[name].append(element)
+            if tag in STRUCK_TAGS:
+                self.struck.append(element)
+            elif tag in BUY_TAGS and not self.can_buy:
+                named = (identity, classes, attrib.get("name"), attrib.get("onclick"))
+                words = " ".join(filter(None, named)).lower()
+                words = words.replace("-", "").replace("_", "")
+                self.can_buy = any(word in words for word in BUY_WORDS)
+
+    def named(self, name: str) -> list[HtmlElement]:
+        """Elements with `name` as their id or among their classes."""
+        by_id = self.ids.get(name)
+        return ([by_id] if by_id is not None else []) + self.classes.get(name.lower(), [])
+
+    def within(self, identity: str, *classes: str) -> list[HtmlElement]:
+        """Elements inside #identity carrying each of `classes`, in turn."""
+        found = [self.ids[identity]] if identity in self.ids else []
+        for name in classes:
+            found = [
+                inner
+                for outer in found
+                for inner in outer.iter()
+                if isinstance(inner.tag, str) and name in inner.get("class", "").lower().split()
+            ]
+        return found
+
+
+Rule = Callable[[Marks], list[HtmlElement]]
+
+
+def _by_id(identity: str) -> Rule:
+    return lambda marks: marks.within(identity)
+
+
+def _inside(identity: str, *classes: str) -> Rule:
+    return lambda marks: marks.within(identity, *classes)
+
+
+def _named(name: str) -> Rule:
+    return lambda marks: marks.named(name)
+
+
+# Amazon's buy box, most specific first: the deal/sale/our price of old pages, the
+# price-to-pay of the current core price block, the Kindle price, a used copy's price.
+AMAZON_PRICES: tuple[Rule, ...] = (
+    _by_id("priceblock_dealprice"),
+    _by_id("priceblock_saleprice"),
+    _by_id("priceblock_ourprice"),
+    _inside("corePriceDisplay_desktop_feature_div", "pricetopay", "a-offscreen"),
+    _inside("corePrice_feature_div", "a-offscreen"),
+    _inside("apex_desktop", "pricetopay", "a-offscreen"),
+    _by_id("price_inside_buybox"),
+    _by_id("newBuyBoxPrice"),
+    _by_id("kindle-price"),
+    _inside("buybox", "kindle-price", "a-color-price"),
+    _inside("buyNewSection", "offer-price"),
+    _inside("usedBuySection", "offer-price"),
+)
+AMAZON_ORIGINALS: tuple[Rule, ...] = (
+    _inside("corePriceDisplay_desktop_feature_div", "a-text-price", "a-offscreen"),
+    _inside("price", "a-text-strike"),
+    _inside("buybox", "a-text-strike"),
+    _by_id("listPrice"),
+)
+AMAZON_STOCK: tuple[Rule, ...] = (_by_id("availability"), _by_id("outOfStock"))
+
+
+def _price_and_main(marks: Marks) -> list[HtmlElement]:
+    main = set(marks.classes.get("main", []))
+    return [element for element in marks.classes.get("price", []) if element in main]
+
+
+def _price_in_cart_form(marks: Marks) -> list[HtmlElement]:
+    """A price inside the form that puts the product in the cart."""
+    return [
+        element
+        for element in marks.classes.get("price", [])
+        if any(
+            form.tag == "form" and "cart" in f"{form.get('id')} {form.get('class')}".lower()
+            for form in element.iterancestors()
+        )
+    ]
+
+
+def _labelled(labels: list[HtmlElement]) -> list[HtmlElement]:
+    """What holds a label and the amount after it ("<b>Price:</b> £60"), or the label
+    itself when the amount is inside it ("<span>RRP: <b>£749.99</b></span>")."""
+    return [
+        label if len(label) else label.getparent()
+        for label in labels
+        if label.getparent() is not None
+    ]
+
+
+def _struck_prices(marks: Marks) -> list[HtmlElement]:
+    """<s>/<del> that are, or sit inside, a price element."""
+    return [
+        element
+        for element in marks.struck
+        if any("price" in e.get("class", "").lower() for e in (element, *element.iterancestors()))
+    ]
+
+
+def _list_prices(marks: Marks) -> list[HtmlElement]:
+    return [
+        element
+        for name, elements in marks.classes.items()
+        if "price" in name and name.endswith("--list")
+        for element in elements
+    ]
+
+
+GENERIC_PRICES: tuple[Rule, ...] = (
+    *(_named(n) for n in ("product-price", "price-main", "current-price", "sale-price")),
+    _price_and_main,
+    _price_in_cart_form,
+    lambda marks: _labelled(marks.labels),
+    lambda marks: marks.price_ids,
+)
+# List prices by the shop platforms' own class names: Magento "old-price", PrestaShop
+# "regular-price", Shopify "compare-at-price"/"price--compare", Shopware "price-pseudo"
+# and "price--line-through"; WooCommerce strikes it through (<del>).
+LIST_PRICE_NAMES = (
+    "price-comparison",
+    "was-price",
+    "old-price",
+    "regular-price",
+    "compare-at-price",
+    "price--compare",
+    "price-pseudo",
+    "price--line-through",
+    "suggestedretailprice",
+)
+GENERIC_ORIGINALS: tuple[Rule, ...] = (
+    *(_named(n) for n in LIST_PRICE_NAMES),
+    _struck_prices,
+    _list_prices,
+    lambda marks: _labelled(marks.list_labels),
+)
+GENERIC_STOCK: tuple[Rule, ...] = tuple(
+    _named(n) for n in ("availability", "stock", "stock-status", "price-state")
+)
+
+
+def _texts(marks: Marks, rules: Iterable[Rule], limit: int = 3) -> list[str]:
+    texts = []
+    for rule in rules:
+        for element in rule(marks)[:limit]:
+            text = " ".join(element.xpath(".//text()[not(ancestor::script or ancestor::style)]"))
+            if text := " ".join(text.split())[:300]:
+                texts.append(text)
+    return texts
+
+
+def _first_price(texts: list[str], url: str) -> OfferSeen | None:
+    for text in texts:
+        price, symbol = page_money.amount(text)
+        if price is not None:
+            return OfferSeen("visible", price, page_money.currency_code(symbol, url))
+    return None
+
+
+def is_amazon(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return re.search(r"(^|\.)amazon\.[a-z.]+$", host) is not None
+
+
+def read(marks: Marks, url: str) -> OfferSeen | None:
+    """The visible price, its currency and the stock message; None when the page shows
+    no price and no stock message."""
+    amazon = is_amazon(url)
+    prices, stocks = (AMAZON_PRICES, AMAZON_STOCK) if amazon else (GENERIC_PRICES, GENERIC_STOCK)
+    limit = 1 if amazon else 3
+    seen = _first_price(_texts(marks, prices, limit), url) or OfferSeen("visible")
+    stock = next(
+        (s for text in _texts(marks, stocks, limit) if (s := page_stock.from_words(text))), None
+    )
+    if stock is None and seen.price is not None and marks.can_buy:
+        stock = page_stock.IN_STOCK  # a shop lets one buy only what it has
+    seen.availability = stock
+    return seen if seen.price is not None or seen.availability else None
+
+
+def struck_price(marks: Marks, url: str, price: Decimal) -> Decimal | None:
+    """The list or struck-through price shown beside `price`, when it is higher."""
+    originals = AMAZON_ORIGINALS if is_amazon(url) else GENERIC_ORIGINALS
+    for text in _texts(marks, originals, limit=2):
+        original, _ = page_money.amount(text)
+        if original is not None and original > price:
+            return original
+    return None
