@@ -3,21 +3,13 @@ malformed tool calls and bounded retries of failed provider calls. Compiled once
 and bound, then shared by every turn."""
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import (
-    AgentMiddleware,
-    AgentState,
-    ModelCallLimitMiddleware,
-    ModelRequest,
-    ModelResponse,
-    hook_config,
-)
+from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.runtime import Runtime
 
 from agent.model import strict_tool_calls
 from agent.provider_retry import ProviderRetry
@@ -30,31 +22,76 @@ OUT_OF_STEPS = (
 )
 
 
-class TurnCallLimit(ModelCallLimitMiddleware):
-    """At most `run_limit` model calls per turn, then a plain answer instead of an error."""
-
-    @hook_config(can_jump_to=["end"])
-    def before_model(self, state: Any, runtime: Runtime[Any]) -> dict[str, Any] | None:
-        stop = super().before_model(state, runtime)
-        if stop is not None:
-            stop["messages"] = [AIMessage(content=OUT_OF_STEPS)]
-        return stop
+OUT_OF_STEPS_MARK = {"dealagent": "out_of_steps"}  # not a model call: never metered
 
 
-class RetryMalformedToolCalls(AgentMiddleware):
-    """A reply holding only unparseable tool calls goes back to the model, whose next call
-    sees an error message for each (create_agent adds those), so it can correct them."""
+def out_of_steps(message: BaseMessage) -> bool:
+    return isinstance(message, AIMessage) and message.response_metadata == OUT_OF_STEPS_MARK
 
-    @hook_config(can_jump_to=["model"])
-    def after_model(self, state: AgentState, runtime: Runtime[Any]) -> dict[str, Any] | None:
-        last = state["messages"][-1]
-        if isinstance(last, AIMessage) and last.invalid_tool_calls and not last.tool_calls:
-            return {"jump_to": "model"}
-        return None
 
-    @hook_config(can_jump_to=["model"])
-    async def aafter_model(self, state: AgentState, runtime: Runtime[Any]) -> dict[str, Any] | None:
-        return self.after_model(state, runtime)  # no thread hop for a dict lookup
+def calls_this_turn(messages: list[BaseMessage]) -> int:
+    """Model replies since the turn's user message (earlier turns' replies precede it)."""
+    calls = 0
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            break
+        calls += isinstance(message, AIMessage)
+    return calls
+
+
+def only_malformed(message: BaseMessage) -> bool:
+    return (
+        isinstance(message, AIMessage)
+        and bool(message.invalid_tool_calls)
+        and not message.tool_calls
+    )
+
+
+def malformed_errors(message: AIMessage) -> list[ToolMessage]:
+    """What the model is told of each unparseable call (create_agent's own wording)."""
+    return [
+        ToolMessage(
+            content=f"Tool call {call.get('name') or 'unknown'} with id {call['id']} could not "
+            "be executed - arguments were malformed or truncated.",
+            name=call.get("name") or "unknown",
+            tool_call_id=call["id"],
+            status="error",
+        )
+        for call in message.invalid_tool_calls
+        if call.get("id")
+    ]
+
+
+class TurnGuard(AgentMiddleware):
+    """Around each model call, inside create_agent's model node (hooks before or after the
+    model would each be a graph node of their own, costing more than the model call):
+    at most `max_calls` model calls per turn, then a plain answer instead of an error; and
+    a reply holding only unparseable tool calls goes straight back to the model with an
+    error for each, so it can correct them."""
+
+    def __init__(self, max_calls: int) -> None:
+        super().__init__()
+        self.max_calls = max_calls
+
+    async def awrap_model_call(
+        self,
+        request: ModelRequest[Any],
+        handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
+    ) -> ModelResponse[Any]:
+        seen = request.messages
+        made = calls_this_turn(seen)
+        replies: list[BaseMessage] = []
+        while made < self.max_calls:
+            # After a malformed reply: what the model saw, that reply and its errors.
+            response = await handler(request.override(messages=[*seen, *replies]))
+            made += 1
+            replies += response.result
+            last = response.result[-1]
+            if not only_malformed(last):
+                return ModelResponse(replies, response.structured_response)
+            replies += malformed_errors(cast(AIMessage, last))
+        replies.append(AIMessage(content=OUT_OF_STEPS, response_metadata=OUT_OF_STEPS_MARK))
+        return ModelResponse(replies)
 
 
 class StrictToolArguments(AgentMiddleware):
@@ -89,13 +126,9 @@ def compile_agent(model: BaseChatModel, max_model_calls: int) -> CompiledStateGr
         # it names the turn's goal; a dynamic-prompt middleware would cost two thread hops
         # per model call (langsmith's traceable wraps every wrap_model_call hook).
         system_prompt=None,
-        # after_model hooks run last to first: the call is counted before a malformed one
-        # jumps back to the model (first, it would never be, and the loop never ends).
-        middleware=[
-            RetryMalformedToolCalls(),
-            TurnCallLimit(run_limit=max_model_calls, exit_behavior="end"),
-            ProviderRetry(),
-            StrictToolArguments(),
-        ],
+        # wrap_model_call hooks nest first to last: the guard counts each model call once
+        # (retries of a failed provider call inside it are one call) and sees the calls
+        # whose broken arguments StrictToolArguments made invalid.
+        middleware=[TurnGuard(max_model_calls), ProviderRetry(), StrictToolArguments()],
         context_schema=AgentContext,
     )

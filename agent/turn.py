@@ -39,7 +39,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agent import state as conversation
-from agent.graph import build_agent
+from agent.graph import build_agent, out_of_steps
 from agent.history import recent_history
 from agent.model import chat_model, model_name
 from agent.prompt import system_prompt
@@ -47,7 +47,7 @@ from agent.replies import after_charge_note
 from agent.tokens import count_messages, count_text, install_offline_cache
 from core import billing, referrals
 from core.config import Settings
-from core.db import in_transaction
+from core.db import autocommit, in_transaction
 from core.goals import GoalNotFound, get_goal
 from core.models import ChatMessage, TokenPricing
 from core.models.enums import MessageRole
@@ -142,7 +142,7 @@ class TurnRecorder:
                 self.conversation.append(message)
 
     async def on_ai(self, node: str, message: AIMessage) -> None:
-        if node == "model":
+        if node == "model" and not out_of_steps(message):
             self.model_calls += 1
             if message.usage_metadata:
                 self.tokens += message.usage_metadata["total_tokens"]
@@ -231,7 +231,9 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
     turn_id = uuid.uuid4()
     settings = request.settings
     install_offline_cache(settings.home / "tiktoken")  # before any token is counted
-    started = await in_transaction(request.sessions, lambda s: start_turn(s, request, turn_id))
+    # Autocommit: the checks only read, and the one write (the user message) is atomic.
+    async with autocommit(request.sessions) as session:
+        started = await start_turn(session, request, turn_id)
     asked_id = started.asked_id
     model = chat_model(settings)
     agent = build_agent(model, settings.agent_max_model_calls)
@@ -294,8 +296,10 @@ async def finish_turn(
     async def settle(session: AsyncSession) -> billing.Settlement:
         nonlocal note
         # First, so a referral this first turn pays is in the balance the settlement reports.
-        max_referrals = request.settings.referral_max_per_day
-        await referrals.settle_referral(session, request.user_id, max_referrals)
+        # A reply in the history was stored by a settlement that already settled it.
+        if not any(isinstance(m, AIMessage) for m in started.history):
+            max_referrals = request.settings.referral_max_per_day
+            await referrals.settle_referral(session, request.user_id, max_referrals)
         goal_id = context.goal_id or await goal_named(session, request.user_id, recorder)
         settlement = await billing.settle_turn(
             session,

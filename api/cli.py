@@ -50,6 +50,20 @@ def sandbox(args: argparse.Namespace) -> None:
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
 
 
+def bench(args: argparse.Namespace) -> None:
+    """`python -m bench` in the source checkout this package runs from (bench/ uses tests/
+    helpers and reference servers that are not installed)."""
+    import os
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "bench" / "__main__.py").exists():
+        raise SystemExit(f"dealagent bench needs a source checkout; none at {root}")
+    os.chdir(root)
+    os.execv(sys.executable, [sys.executable, "-m", "bench", *args.options])
+
+
 def db_upgrade(args: argparse.Namespace) -> None:
     with database_url(get_settings()) as url:
         migrate.upgrade(url, args.revision)
@@ -102,6 +116,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765)
     p.set_defaults(run=sandbox)
 
+    p = commands.add_parser("bench", help="run the benchmarks (python -m bench)", add_help=False)
+    p.add_argument("options", nargs=argparse.REMAINDER, help="passed to python -m bench")
+    p.set_defaults(run=bench)
+
     db = commands.add_parser("db", help="database schema and reference data")
     db_commands = db.add_subparsers(required=True, metavar="ACTION")
     p = db_commands.add_parser("upgrade", help="apply migrations (default: to head)")
@@ -120,7 +138,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
+    root = parser()
+    args, unknown = root.parse_known_args(argv)
+    if args.run is bench:  # its options are the bench's own
+        args.options = [*unknown, *args.options]
+    elif unknown:
+        root.error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(level=get_settings().log_level.upper())
     args.run(args)
 

@@ -1,32 +1,46 @@
-"""Ledger throughput: concurrent deductions on many users, and on one hot user.
+"""Ledger throughput: concurrent deductions on many users, and on one hot user, with the
+ledger's invariants checked afterwards (each user's balance = its start - its deductions,
+one balance-history row per transaction, the history's chain unbroken)."""
 
-Usage: .venv/bin/python bench/ledger_throughput.py [--ops 2000] [--concurrency 20]
-Uses DATABASE_URL's server when set, else a throwaway embedded PostgreSQL; works in a
-scratch database that is dropped afterwards. Prints operations per second and latencies.
-"""
-
-import argparse
 import asyncio
-import os
 import statistics
-import tempfile
 import time
 import uuid
 from decimal import Decimal
-from pathlib import Path
+from typing import Any
 
-from core import ledger, migrate
+import psycopg
+
+from bench.scratch import Scratch
+from core import ledger
 from core.config import Settings
-from core.database import seed
-from core.db import create_engine, session_factory
-from core.embedded_db import drop_database, ensure_database, start_embedded
+from core.db import create_engine, libpq_url, session_factory
 from core.models import User
 
+# Every user's balance agrees with its transactions; every transaction has its history
+# row; each history row adds up and chains to the one before (balances only fall here).
+INVARIANTS = """
+WITH h AS (
+  SELECT user_id, balance_before, balance_after, change_amount,
+         lag(balance_after) OVER (PARTITION BY user_id ORDER BY balance_before DESC) AS prev
+  FROM token_balance_history WHERE user_id = ANY(%(ids)s::uuid[])
+), t AS (
+  SELECT user_id, sum(amount) AS spent, count(*) AS n FROM token_transactions
+  WHERE status = 'completed' AND user_id = ANY(%(ids)s::uuid[]) GROUP BY user_id
+)
+SELECT
+  (SELECT count(*) FROM users u LEFT JOIN t ON t.user_id = u.id
+    WHERE u.id = ANY(%(ids)s::uuid[]) AND u.token_balance <> %(start)s - coalesce(t.spent, 0)),
+  (SELECT coalesce(sum(n), 0) FROM t) - (SELECT count(*) FROM h),
+  (SELECT count(*) FROM h WHERE balance_after <> balance_before + change_amount
+     OR balance_before <> coalesce(prev, %(start)s)),
+  (SELECT coalesce(sum(n), 0) FROM t)
+"""
 
-async def run(url: str, ops: int, concurrency: int) -> None:
+
+async def run(url: str, ops: int, concurrency: int) -> dict[str, Any]:
     settings = Settings(database_url=url, db_pool_max=concurrency, _env_file=None)
     engine = create_engine(settings, url)
-    await seed(engine)
     sessions = session_factory(engine)
     async with sessions() as session, session.begin():
         users = [
@@ -36,7 +50,7 @@ async def run(url: str, ops: int, concurrency: int) -> None:
         session.add_all(users)
     ids = [u.id for u in users]
 
-    async def scenario(name: str, pick: list[uuid.UUID]) -> None:
+    async def scenario(pick: list[uuid.UUID]) -> dict[str, float]:
         latencies: list[float] = []
         queue = iter(range(ops))
 
@@ -52,36 +66,28 @@ async def run(url: str, ops: int, concurrency: int) -> None:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - began
         q = statistics.quantiles(latencies, n=100)
-        print(
-            f"{name:<22} {ops} deductions, {concurrency} concurrent: {ops / elapsed:7.0f}/s, "
-            f"p50 {q[49] * 1000:.1f} ms, p95 {q[94] * 1000:.1f} ms"
-        )
+        return {"per_s": ops / elapsed, "p50_ms": q[49] * 1000, "p95_ms": q[94] * 1000}
 
-    await scenario("one user per worker", ids)
-    await scenario("one hot user", ids[:1])
+    rows = [
+        {"users": "one per worker", "deductions": ops, **await scenario(ids)},
+        {"users": "one hot user", "deductions": ops, **await scenario(ids[:1])},
+    ]
     await engine.dispose()
+    return {"concurrency": concurrency, "rows": rows, **invariants(url, ids, ops)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ops", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=20)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        embedded = None
-        if not (server_url := os.environ.get("DATABASE_URL")):
-            embedded = start_embedded(Path(tmp) / "pg", throwaway=True)
-            server_url = embedded.get_uri()
-        name = f"dealagent_bench_{uuid.uuid4().hex[:8]}"
-        url = ensure_database(server_url, name)
-        try:
-            migrate.upgrade(url)
-            asyncio.run(run(url, args.ops, args.concurrency))
-        finally:
-            drop_database(server_url, name)
-            if embedded:
-                embedded.cleanup()
+def invariants(url: str, ids: list[uuid.UUID], start: int) -> dict[str, Any]:
+    with psycopg.connect(libpq_url(url)) as conn:
+        params = {"start": start, "ids": ids}
+        wrong, unmatched, broken, booked = conn.execute(INVARIANTS, params).fetchone()
+    if wrong or unmatched or broken:
+        raise AssertionError(
+            f"ledger invariants broken: {wrong} balances, {unmatched} missing history rows, "
+            f"{broken} history rows out of the chain"
+        )
+    return {"invariants": "held", "transactions_checked": booked}
 
 
-if __name__ == "__main__":
-    main()
+def ledger_section(scratch: Scratch, quick: bool) -> dict[str, Any]:
+    ops, concurrency = (200, 10) if quick else (2000, 20)
+    return asyncio.run(run(scratch.url, ops, concurrency))

@@ -1,24 +1,18 @@
 """The monitor under load: active goals across users, every one due at once, checked by
 `dealagent worker` processes against the sandbox marketplace (a `dealagent sandbox`
-child). Prints, for 1 worker and then 2: checks per second, the queue's lag (a check job
+child). For 1 worker and then 2: checks per second, the queue's lag (a check job
 deferred -> started) p50/p99, the database connections held, and where the CPU went.
 
-    .venv/bin/python bench/monitor_bench.py [--users 1000] [--goals 10000] [--quick]
-        [--concurrency 4] [--timeout 1800]
-
-Each run gets a fresh scratch database seeded alike (same goals, none checked yet), so the
-runs compare side by side. DATABASE_URL picks the PostgreSQL server; unset, a throwaway
-embedded one is started. The queue deletes finished jobs (and their events) at once, so a
-trigger in the scratch database copies procrastinate's events into a table of the bench.
+Each run gets a fresh database on the bench's PostgreSQL, seeded alike (same goals, none
+checked yet), so the runs compare side by side. The queue deletes finished jobs (and their
+events) at once, so a trigger in the scratch database copies procrastinate's events into a
+table of the bench.
 """
 
-import argparse
 import contextlib
 import os
 import random
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -29,18 +23,16 @@ from typing import Any
 import psutil
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.search_bench import start_sandbox  # noqa: E402
-from core import migrate  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.database import run_with_engine, seed  # noqa: E402
-from core.db import libpq_url  # noqa: E402
-from core.embedded_db import drop_database, ensure_database, start_embedded  # noqa: E402
-from markets.sandbox.catalog import default_catalog  # noqa: E402
-from monitor.queue import CHECK_TASK, SCHEDULE_TASK  # noqa: E402
-from tests.monitor_support import child_env, start, stop  # noqa: E402
+from bench.scratch import Scratch
+from bench.search_bench import start_sandbox
+from core import migrate
+from core.config import Settings
+from core.database import run_with_engine, seed
+from core.db import libpq_url
+from core.embedded_db import drop_database, ensure_database
+from markets.sandbox.catalog import default_catalog
+from monitor.queue import CHECK_TASK, SCHEDULE_TASK
+from tests.monitor_support import child_env, start, stop
 
 LONG_S = str(7 * 86400)  # every interval: each goal's first check only, in a run
 PRIORITIES = ("high",) * 2 + ("medium",) * 5 + ("low",) * 3
@@ -404,42 +396,50 @@ def report(runs: list[Run], args: Any) -> None:
         print(f"  2 workers / 1 worker: {runs[1].rate / runs[0].rate:.2f}x checks per second")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=1000)
-    parser.add_argument("--goals", type=int, default=10000)
-    parser.add_argument("--quick", action="store_true", help="100 users, 1,000 goals")
-    parser.add_argument("--concurrency", type=int, default=4, help="checks per worker at once")
-    parser.add_argument("--timeout", type=float, default=1800, help="bound on one run (s)")
-    args = parser.parse_args()
-    if args.quick:
-        args.users, args.goals = 100, 1000
-    with tempfile.TemporaryDirectory() as home:
-        embedded = None
-        if not (server_url := os.environ.get("DATABASE_URL")):
-            embedded = start_embedded(Path(home) / "pgdata", throwaway=True)
-            server_url = embedded.get_uri()
-        sandbox_url, sandbox_proc = start_sandbox(home)
-        runs = []
-        try:
-            for n in (1, 2):
-                name = f"dealagent_bench_{uuid.uuid4().hex[:8]}"
-                url = ensure_database(server_url, name)
-                try:
-                    migrate.upgrade(url)
-                    seed_database(url, args.users, args.goals)
-                    sandbox = psutil.Process(sandbox_proc.pid)
-                    runs.append(measure(url, sandbox_url, sandbox, home, args, n))
-                    print(f"{n} worker(s): {runs[-1].rate:.1f} checks/s", flush=True)
-                finally:
-                    drop_database(server_url, name)
-        finally:
-            sandbox_proc.terminate()
-            sandbox_proc.wait()
-            if embedded:
-                embedded.cleanup()
-        report(runs, args)
+@dataclass(frozen=True)
+class MonitorPlan:
+    users: int
+    goals: int
+    workers: tuple[int, ...] = (1, 2)  # worker processes of each run
+    concurrency: int = 4
+    timeout: float = 1800  # bound on one run (s)
 
 
-if __name__ == "__main__":
-    main()
+def monitor_section(scratch: Scratch, quick: bool) -> dict[str, Any]:
+    """Each worker count on a fresh database seeded alike; the detailed table printed."""
+    plan = MonitorPlan(10, 50, (1,)) if quick else MonitorPlan(1000, 10000)
+    home = str(scratch.home / "monitor")
+    Path(home).mkdir(exist_ok=True)
+    sandbox_url, sandbox_proc = start_sandbox(home)
+    runs = []
+    try:
+        for n in plan.workers:
+            name = f"dealagent_bench_{uuid.uuid4().hex[:8]}"
+            url = ensure_database(scratch.server_url, name)
+            try:
+                migrate.upgrade(url)
+                seed_database(url, plan.users, plan.goals)
+                sandbox = psutil.Process(sandbox_proc.pid)
+                runs.append(measure(url, sandbox_url, sandbox, home, plan, n))
+            finally:
+                drop_database(scratch.server_url, name)
+    finally:
+        sandbox_proc.terminate()
+        sandbox_proc.wait()
+    report(runs, plan)
+    return {
+        "goals": plan.goals,
+        "users": plan.users,
+        "rows": [
+            {
+                "workers": r.workers,
+                "checks_per_s": r.rate,
+                "lag_p50_ms": r.lag.p50,
+                "lag_p99_ms": r.lag.p99,
+                "check_p50_ms": r.check.p50,
+                "peak_connections": r.peaks.connections,
+                "worker_cpu_ms_per_check": 1000 * r.cpu["workers"] / r.goals,
+            }
+            for r in runs
+        ],
+    }

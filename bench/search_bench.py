@@ -1,29 +1,20 @@
-"""Search latency against the sandbox, with every market slowed to a known delay: a search
-should take about as long as its slowest market, not the sum of them.
+"""Search fan-out against the sandbox (a `dealagent sandbox` process), every market slowed
+to a known delay: a search should take about as long as its slowest market, not the sum."""
 
-    .venv/bin/python bench/search_bench.py [--rounds 10]
-
-Uses DATABASE_URL's server (else a throwaway embedded one) with a scratch database."""
-
-import argparse
 import asyncio
 import os
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
+from typing import Any
 
 import httpx
 
-from core import migrate
-from core.config import Settings, get_settings
-from core.database import seed
+from bench.scratch import Scratch
+from core.config import Settings
 from core.db import create_engine, session_factory
-from core.embedded_db import drop_database, ensure_database, start_embedded
 from core.models.enums import MarketType
 from markets.sandbox.credentials import sandbox_settings
 from markets.sandbox.embedded import point_markets_at
@@ -61,67 +52,50 @@ def start_sandbox(home: str) -> tuple[str, subprocess.Popen[bytes]]:
     raise RuntimeError("the sandbox did not start")
 
 
-async def run(settings: Settings, url: str, rounds: int) -> None:
+async def run(settings: Settings, url: str, rounds: int) -> dict[str, Any]:
     engine = create_engine(settings, url)
-    await seed(engine)
     sessions = session_factory(engine, settings)
     sandbox_url, proc = start_sandbox(str(settings.home))
-    await point_markets_at(sessions, sandbox_url)
-    async with httpx.AsyncClient() as http:
-        for market, delay in DELAYS.items():
-            body = {"market": market.value, "mode": "slow", "delay_s": delay}
-            await http.post(f"{sandbox_url}/_sandbox/faults", json=body)
-        await search(sessions, http, SearchRequest("warm up"), settings=settings)
-        timings, per_market = [], {m: [] for m in DELAYS}
-        for _ in range(rounds):
-            started = time.perf_counter()
-            result = await search(sessions, http, SearchRequest("4k monitor"), settings=settings)
-            timings.append((time.perf_counter() - started) * 1000)
-            for report in result.market_reports:
-                assert report.status == "ok", report
-                per_market[report.market].append(report.elapsed_ms)
-    proc.terminate()
-    proc.wait()
-    await engine.dispose()
-    slowest, total = max(DELAYS.values()) * 1000, sum(DELAYS.values()) * 1000
-    print(f"search '4k monitor' over 5 sandbox markets, {rounds} rounds")
-    for market, elapsed in per_market.items():
-        print(
-            f"  {market.value:8} delay {DELAYS[market] * 1000:5.0f} ms"
-            f"  answered in median {statistics.median(elapsed):5.0f} ms"
-        )
-    print(f"  slowest market delay      {slowest:6.0f} ms")
-    print(f"  sum of market delays      {total:6.0f} ms")
-    print(
-        f"  search latency median     {statistics.median(timings):6.0f} ms"
-        f"  (min {min(timings):.0f}, max {max(timings):.0f})"
-    )
-    print(f"  overhead over slowest     {statistics.median(timings) - slowest:6.0f} ms")
+    try:
+        await point_markets_at(sessions, sandbox_url)
+        async with httpx.AsyncClient() as http:
+            for market, delay in DELAYS.items():
+                body = {"market": market.value, "mode": "slow", "delay_s": delay}
+                await http.post(f"{sandbox_url}/_sandbox/faults", json=body)
+            await search(sessions, http, SearchRequest("warm up"), settings=settings)
+            timings, per_market = [], {m: [] for m in DELAYS}
+            for _ in range(rounds):
+                started = time.perf_counter()
+                asked = SearchRequest("4k monitor")
+                result = await search(sessions, http, asked, settings=settings)
+                timings.append((time.perf_counter() - started) * 1000)
+                for report in result.market_reports:
+                    assert report.status == "ok", report
+                    per_market[report.market].append(report.elapsed_ms)
+    finally:
+        proc.terminate()
+        proc.wait()
+        await engine.dispose()
+    slowest = max(DELAYS.values()) * 1000
+    median = statistics.median(timings)
+    return {
+        "rounds": rounds,
+        "rows": [
+            {
+                "market": market.value,
+                "delay_ms": DELAYS[market] * 1000,
+                "answered_median_ms": statistics.median(elapsed),
+            }
+            for market, elapsed in per_market.items()
+        ],
+        "slowest_market_ms": slowest,
+        "sum_of_markets_ms": sum(DELAYS.values()) * 1000,
+        "search_median_ms": median,
+        "search_over_slowest": median / slowest,
+    }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=10)
-    args = parser.parse_args()
-    settings = get_settings()
-    with tempfile.TemporaryDirectory() as home:
-        settings = sandbox_settings(settings.model_copy(update={"dealagent_home": Path(home)}))
-        server = None
-        if settings.database_url:
-            server_url = settings.database_url
-        else:
-            server = start_embedded(Path(home) / "pgdata", throwaway=True)
-            server_url = server.get_uri()
-        name = f"dealagent_bench_{uuid.uuid4().hex[:8]}"
-        url = ensure_database(server_url, name)
-        try:
-            migrate.upgrade(url)
-            asyncio.run(run(settings, url, args.rounds))
-        finally:
-            drop_database(server_url, name)
-            if server:
-                server.cleanup()
-
-
-if __name__ == "__main__":
-    main()
+def search_section(scratch: Scratch, quick: bool) -> dict[str, Any]:
+    home = scratch.home / "search"
+    settings = sandbox_settings(Settings(database_url=scratch.url, dealagent_home=home))
+    return asyncio.run(run(settings, scratch.url, 3 if quick else 10))

@@ -1,6 +1,6 @@
 """One chat turn at a time per user, in every server process, and what is known about the
 user's message once its turn comes (so it runs once, within the rate limit, on a goal of
-theirs), read on the lock's own connection in one round trip."""
+theirs), read on the lock's own connection: in the lock's own round trip when uncontested."""
 
 import asyncio
 import hashlib
@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -43,6 +43,10 @@ SELECT
     FROM chat_messages
     WHERE user_id = %(user)s AND meta_data->>'client_message_id' = %(client)s) AS prior
 """
+# The lock, then the facts, sent as one simple query (client-side parameters): one round
+# trip, and as each statement of it takes its own snapshot (READ COMMITTED), the facts are
+# read after the lock is held, seeing every turn of the user that released it.
+LOCK_THEN_FACTS = "SELECT pg_try_advisory_lock(%(space)s, %(key)s) AS locked; " + FACTS_SQL
 
 
 def turn_lock_key(user_id: uuid.UUID) -> int:
@@ -74,25 +78,46 @@ class TurnFacts:
     reply: StoredMessage | None  # and its reply, when that turn finished
 
 
+@dataclass(frozen=True)
+class FactsWanted:
+    """What the turn's facts are read for: its message id, goal, and rate window."""
+
+    client_message_id: str
+    goal_id: uuid.UUID | None
+    window_s: float
+
+    def params(self, user_id: uuid.UUID) -> dict[str, Any]:
+        return {
+            "user": user_id,
+            "client": self.client_message_id,
+            "goal": self.goal_id,
+            "window": self.window_s,
+        }
+
+
 class HeldTurn:
     """The user's turn, while it is held."""
 
-    def __init__(self, conn: AsyncConnection, user_id: uuid.UUID) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        user_id: uuid.UUID,
+        known: tuple[FactsWanted, dict[str, Any]] | None = None,
+    ) -> None:
         self._conn = conn
         self._user_id = user_id
+        self._known = known  # facts read with the lock
 
     async def facts(
         self, client_message_id: str, goal_id: uuid.UUID | None, window_s: float
     ) -> TurnFacts:
-        params = {
-            "user": self._user_id,
-            "client": client_message_id,
-            "goal": goal_id,
-            "window": window_s,
-        }
-        async with self._conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(FACTS_SQL, params)
-            row = await cur.fetchone()
+        wanted = FactsWanted(client_message_id, goal_id, window_s)
+        if self._known is not None and self._known[0] == wanted:
+            row = self._known[1]
+        else:
+            async with self._conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(FACTS_SQL, wanted.params(self._user_id))
+                row = await cur.fetchone()
         assert row is not None
         prior = row["prior"] if isinstance(row["prior"], list) else json.loads(row["prior"])
         by_role = {message["role"]: StoredMessage.of(message) for message in prior}
@@ -132,18 +157,41 @@ class LockLine:
                 )
             return self._conn
 
-    async def try_lock(self, key: tuple[int, int]) -> AsyncConnection | None:
-        """The connection now holding the lock, or None while another session holds it."""
+    async def try_lock(
+        self, key: tuple[int, int], facts: dict[str, Any] | None = None
+    ) -> tuple[AsyncConnection | None, dict[str, Any] | None]:
+        """The connection now holding the lock (None while another session holds it) and,
+        when `facts` (FACTS_SQL's parameters) are given and the lock was taken, their row."""
         conn = await self.connection()
         try:
-            cur = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            return await self._try_lock(conn, key, facts)
         except psycopg.OperationalError:
             if not conn.broken:
                 raise
             conn = await self.connection()  # lost since its last use (a restarted server)
+            return await self._try_lock(conn, key, facts)
+
+    @staticmethod
+    async def _try_lock(
+        conn: AsyncConnection, key: tuple[int, int], facts: dict[str, Any] | None
+    ) -> tuple[AsyncConnection | None, dict[str, Any] | None]:
+        if facts is None:
             cur = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
-        row = await cur.fetchone()
-        return conn if row and row[0] else None
+            row = await cur.fetchone()
+            return (conn if row and row[0] else None), None
+        async with AsyncClientCursor(conn, row_factory=dict_row) as cur:
+            try:
+                await cur.execute(LOCK_THEN_FACTS, {"space": key[0], "key": key[1], **facts})
+            except psycopg.Error:
+                # The lock may be held though the facts failed: a session lock outlives
+                # the statement's transaction. Unlocking one not held only warns.
+                if not conn.broken:
+                    await conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+                raise
+            locked = await cur.fetchone()
+            cur.nextset()
+            row = await cur.fetchone()
+        return (conn, row) if locked and locked["locked"] else (None, None)
 
     async def unlock(self, conn: AsyncConnection, key: tuple[int, int]) -> None:
         if conn.closed or conn.broken:
@@ -207,21 +255,26 @@ class TurnGate:
         await self._contested.close()
 
     @asynccontextmanager
-    async def hold(self, user_id: uuid.UUID) -> AsyncIterator[HeldTurn]:
+    async def hold(
+        self, user_id: uuid.UUID, wanted: FactsWanted | None = None
+    ) -> AsyncIterator[HeldTurn]:
+        """`wanted`: the facts the turn will ask for, read with an uncontested lock."""
         lock = self._local.setdefault(user_id, asyncio.Lock())
         self._waiting[user_id] += 1
         try:
             async with lock:
                 key = (TURN_LOCK_NAMESPACE, turn_lock_key(user_id))
                 line = self._lines[key[1] % LOCK_LINES]
-                conn = await line.try_lock(key)
+                params = wanted.params(user_id) if wanted else None
+                conn, row = await line.try_lock(key, params)
                 if conn is None:
                     async with self._contested.connection() as waited:
                         await waited.execute("SELECT pg_advisory_lock(%s, %s)", key)
                         yield HeldTurn(waited, user_id)  # the pool's reset unlocks it
                     return
+                known = (wanted, row) if wanted and row else None
                 try:
-                    yield HeldTurn(conn, user_id)
+                    yield HeldTurn(conn, user_id, known)
                 finally:
                     await self._release(line, conn, key)
         finally:

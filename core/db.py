@@ -81,6 +81,14 @@ async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
     """A session for a one-statement read, in autocommit: no BEGIN and ROLLBACK round trips
     (one statement is atomic and reads one snapshot on its own). Not for writes, nor for
     reads that must agree with each other."""
+    async with autocommit(sessions) as session:
+        yield session
+
+
+@asynccontextmanager
+async def autocommit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose every statement commits on its own: for work whose statements need
+    not be atomic together (at most one writes), with no BEGIN and COMMIT round trips."""
     async with sessions() as session:
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session

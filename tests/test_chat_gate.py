@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from core.chat_gate import LINE_APPLICATION, TurnGate
+from core.chat_gate import LINE_APPLICATION, FactsWanted, TurnGate
 from core.db import libpq_url
 
 
@@ -112,3 +112,19 @@ async def test_a_lost_lock_connection_is_replaced(gates, database_url):
         )
     await asyncio.wait_for(_turn(gates[0], user, "after", log, 0), 5)
     assert log == ["before start", "before end", "after start", "after end"]
+
+
+async def test_facts_come_with_the_lock_and_a_failed_read_leaves_it_free(gates):
+    """The facts are read in the lock's round trip; when that read fails, the lock it may
+    have taken is given back, so the user is not shut out."""
+    user = uuid.uuid4()
+    async with gates[0].hold(user, FactsWanted("m1", None, 60)) as turn:
+        facts = await turn.facts("m1", None, 60)
+    assert (facts.balance, facts.recent_messages, facts.goal_ok) == (None, 0, True)
+    broken = FactsWanted("m2", "not a uuid", 60)  # type: ignore[arg-type]
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+        async with gates[0].hold(user, broken):
+            pass
+    log: list[str] = []
+    await asyncio.wait_for(_turn(gates[1], user, "other process", log, 0), 10)
+    assert log == ["other process start", "other process end"]

@@ -16,7 +16,7 @@ from api.chat_session import ChatSession, SessionEnded
 from api.limit_log import LimitLog
 from core import billing, chat, notifications
 from core.auth import AuthError, Principal, authenticate, can_spend
-from core.chat_gate import TurnFacts
+from core.chat_gate import FactsWanted, TurnFacts
 from core.ledger import InsufficientBalance
 from core.plain import tokens_text
 
@@ -236,8 +236,9 @@ class ChatConnection:
         """Runs to the end even if the socket closes: stored and billed once either way.
         `counted`: the in-process rate limiter counted it (uncounted if it is a replay)."""
         try:
-            async with self.runtime.gate.hold(self.user_id) as turn:
-                facts = await turn.facts(frame.id, frame.goal_id, self.settings.chat_rate_window_s)
+            wanted = FactsWanted(frame.id, frame.goal_id, self.settings.chat_rate_window_s)
+            async with self.runtime.gate.hold(self.user_id, wanted) as turn:
+                facts = await turn.facts(frame.id, frame.goal_id, wanted.window_s)
                 if facts.asked is not None:
                     if counted:
                         self.runtime.limiter.release(self.user_id)
