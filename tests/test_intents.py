@@ -6,6 +6,8 @@ import pytest
 
 from agent.intents import follow_on, read
 
+pytestmark = pytest.mark.once  # no database: one CI pass is enough
+
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday
 
 

@@ -9,6 +9,8 @@ import pytest
 from markets.product_page import MAX_PAGE_BYTES, NotAProductPage, parse_product_page
 from tests.page_corpus import SavedPage, not_product_pages, saved_pages, score
 
+pytestmark = pytest.mark.once  # no database: one CI pass is enough
+
 # What the reader reaches on the corpus today; it must not fall below.
 FLOOR = {"price": 0.965, "availability": 1.0, "currency": 1.0, "original_price": 0.9}
 

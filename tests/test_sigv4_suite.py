@@ -10,6 +10,8 @@ import pytest
 
 from markets import sigv4
 
+pytestmark = pytest.mark.once  # no database: one CI pass is enough
+
 SUITE = Path(__file__).parent / "samples" / "sigv4"
 CASES = sorted(path.name for path in SUITE.iterdir() if path.is_dir())
 

@@ -6,6 +6,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.once  # no database: one CI pass is enough
+
+
 PROBE = textwrap.dedent(
     """
     import socket
