@@ -6,7 +6,8 @@
 
 Sections: turns (the bare floor, the bare LangChain server and dealagent side by side,
 then `serve --workers 2`), connections (idle sockets), search (fan-out), deals (queries
-at scale), ledger (deductions per second), monitor (checks per second, queue lag); and,
+at scale), ledger (deductions per second), monitor (checks per second, queue lag), pages
+(reading saved product pages beside lxml's parse alone); and,
 with --only profile, where dealagent's CPU goes under the first session count (py-spy).
 DATABASE_URL picks the PostgreSQL server (scratch databases are made and dropped on it);
 unset, a throwaway embedded one is started. --quick runs every section at small sizes
@@ -30,6 +31,7 @@ from bench import turn_cost
 from bench.deal_queries import deals_section
 from bench.ledger_throughput import ledger_section
 from bench.monitor_bench import monitor_section
+from bench.page_bench import pages_section
 from bench.report import print_section
 from bench.scratch import Scratch, scratch_database
 from bench.search_bench import search_section
@@ -48,6 +50,7 @@ SECTIONS: dict[str, Section] = {
     "deals": lambda s, o: deals_section(s, o.quick),
     "ledger": lambda s, o: ledger_section(s, o.quick),
     "monitor": lambda s, o: monitor_section(s, o.quick),
+    "pages": lambda s, o: pages_section(o.quick),
     "profile": lambda s, o: turn_cost.profile(s, plan(o)),  # only when asked for
 }
 ON_REQUEST = {"profile"}

@@ -1,7 +1,7 @@
 """Reading speed of markets.product_page.parse_product_page over the saved pages in
 tests/pages/: median and p99 milliseconds per page, beside lxml's parse alone in the same
 run (the floor), and the time and peak memory of reading a 5 MB page. No network: the
-pages are read from disk before the clock starts. Run: python -m bench.page_bench"""
+pages are read from disk before the clock starts. Run: python -m bench --only pages"""
 
 import contextlib
 import resource
@@ -9,6 +9,7 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
+from typing import Any
 
 import lxml.html
 
@@ -32,9 +33,9 @@ def five_megabyte_page() -> str:
     return offer + row * ((MAX_PAGE_BYTES - len(offer)) // len(row))
 
 
-def timings(pages: list, work: Callable[[str, str], object]) -> list[float]:
+def timings(pages: list, rounds: int, work: Callable[[str, str], object]) -> list[float]:
     spent = []
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for page in pages:
             start = time.perf_counter()
             work(page.url, page.html)
@@ -42,12 +43,13 @@ def timings(pages: list, work: Callable[[str, str], object]) -> list[float]:
     return sorted(spent)
 
 
-def figures(spent: list[float]) -> str:
+def figures(name: str, spent: list[float]) -> dict[str, Any]:
     p99 = spent[min(len(spent) - 1, int(len(spent) * 0.99))]
-    return f"median {statistics.median(spent):.1f} ms, p99 {p99:.1f} ms, max {spent[-1]:.1f} ms"
+    median = statistics.median(spent)
+    return {"reader": name, "median_ms": median, "p99_ms": p99, "max_ms": spent[-1]}
 
 
-def read_big_page() -> str:
+def read_big_page() -> dict[str, Any]:
     """Time and peak memory of reading a 5 MB page: Python's own allocations (tracemalloc)
     and the process's peak resident size (lxml's tree lives outside Python's heap)."""
     big = five_megabyte_page()
@@ -60,26 +62,24 @@ def read_big_page() -> str:
     _read("https://shop.example/big", big)
     python_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return (
-        f"{elapsed:.0f} ms, peak resident size +{rss_growth / 1000:.0f} MB, "
-        f"Python allocations peak {python_peak / 1e6:.0f} MB"
-    )
+    return {
+        "5MB_page_ms": round(elapsed),
+        "5MB_page_peak_rss_growth_MB": round(rss_growth / 1000),
+        "5MB_page_python_peak_MB": round(python_peak / 1e6),
+    }
 
 
-def main() -> None:
+def pages_section(quick: bool) -> dict[str, Any]:
     big_page = read_big_page()  # first, so the corpus's peak does not hide its own
     pages = list(saved_pages())
-    sizes = sorted(len(page.html) for page in pages)
-    print(f"{len(pages)} pages ({sizes[0] // 1000}-{sizes[-1] // 1000} kB), {ROUNDS} rounds")
+    rounds = 1 if quick else ROUNDS
     # The reference, in the same run: lxml parsing the page and nothing else.
-    parse = timings(pages, lambda _url, html: lxml.html.document_fromstring(html))
-    read = timings(pages, _read)
-    print(f"lxml parse alone:   {figures(parse)}")
-    print(f"parse_product_page: {figures(read)}")
-    ratio = statistics.median(read) / statistics.median(parse)
-    print(f"median reading time / median parse time: {ratio:.1f}")
-    print(f"5 MB page: {big_page}")
-
-
-if __name__ == "__main__":
-    main()
+    parse = timings(pages, rounds, lambda _url, html: lxml.html.document_fromstring(html))
+    read = timings(pages, rounds, _read)
+    return {
+        "pages": len(pages),
+        "rounds": rounds,
+        "rows": [figures("lxml parse alone", parse), figures("parse_product_page", read)],
+        "median_read_over_median_parse": statistics.median(read) / statistics.median(parse),
+        **big_page,
+    }
