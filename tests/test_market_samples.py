@@ -23,6 +23,7 @@ from markets import oauth
 from markets.adapters import adapter_for
 from markets.base import Endpoint, MarketError, MarketQuery, Offer, RemoteRateLimited
 from markets.bestbuy import parse_item as bestbuy_item
+from markets.sandbox.credentials import sandbox_settings
 from tests.live_server import serve_in_thread
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -323,3 +324,65 @@ async def test_bestbuy_over_its_call_limit_is_a_rate_limit(settings, market, rep
     with pytest.raises(MarketError) as refused:
         await run(MarketType.BESTBUY, bestbuy(settings), market, "/v1/products")
     assert not isinstance(refused.value, RemoteRateLimited)
+
+
+# Walmart -----------------------------------------------------------------------------------
+WALMART_SEARCH = "/api-proxy/service/affil/product/v2/search"
+
+
+def walmart(settings, **changes: Any):
+    return sandbox_settings(settings).model_copy(update=changes)
+
+
+async def test_walmart_captured_search_parses(settings, market, replay):
+    body = sample("walmart/v1_search_iphone8.json")
+    replay.body = body
+    offers = await run(MarketType.WALMART, walmart(settings), market, WALMART_SEARCH)
+    assert [o.item_id for o in offers] == [str(item["itemId"]) for item in body["items"]]
+    first, marketplace = offers[:2]
+    assert first.title == "Apple iPhone 8 64GB Unlocked GSM/CDMA Phone w/ 12MP Camera - Silver"
+    assert (first.current_price, first.original_price, first.currency) == (
+        Decimal("839.94"), Decimal("839.99"), "USD")  # fmt: skip
+    # Without a publisher id the plain link, not the tracking link with its placeholder.
+    assert first.url.startswith("http://c.affil.walmart.com/t/api02?l=https%3A%2F%2Fwww.walmart")
+    assert first.image_url.startswith("https://i5.walmartimages.com/asr/f90ad2da")
+    assert first.image_url.endswith("odnHeight=450&odnWidth=450&odnBg=FFFFFF")  # largeImage
+    assert first.available and first.availability == "Available"
+    assert first.category is MarketCategory.ELECTRONICS  # "Cell Phones/…"
+    assert first.seller_name == "Walmart.com" and first.seller_rating == Decimal("2.00")
+    assert (marketplace.seller_name, marketplace.original_price) == ("BREED", Decimal("1299.99"))
+    # An msrp below the sale price (item 49053769: 329.99 vs 349.99) is no list price.
+    above = next(o for o in offers if o.item_id == "49053769")
+    assert (above.current_price, above.original_price) == (Decimal("349.99"), None)
+
+    (search,) = replay.requests
+    assert search["path"] == WALMART_SEARCH
+    # The parameter names the real answer echoes back ("query", "numItems").
+    assert search["query"]["query"] == ["x"] and "numItems" in search["query"]
+    headers = search["headers"]
+    assert headers["wm_consumer.id"] and headers["wm_sec.key_version"] == "1"
+    assert headers["wm_consumer.intimestamp"].isdigit() and headers["wm_sec.auth_signature"]
+
+
+async def test_walmart_publisher_id_needs_the_pubid_placeholder(settings, market, replay):
+    body = sample("walmart/v1_search_iphone8.json")
+    replay.body = body
+    configured = walmart(settings, walmart_publisher_id="pub77")
+    offers = await run(MarketType.WALMART, configured, market, WALMART_SEARCH)
+    # The captured answer's tracking links carry the retired LinkShare placeholder, which
+    # our id cannot fill: the plain link is used rather than a dead one.
+    assert all("{Your LinkShare" not in o.url for o in offers)
+    assert offers[0].url == body["items"][0]["productUrl"]
+    (search,) = replay.requests
+    assert search["query"]["publisherId"] == ["pub77"]
+
+
+async def test_walmart_item_without_a_price_costs_only_itself(settings, market, replay):
+    body = sample("walmart/v1_search_iphone8.json")
+    broken, good = body["items"][:2]
+    del broken["salePrice"]
+    body["items"] = [broken, good]
+    replay.body = body
+    offers, skipped = await search(MarketType.WALMART, walmart(settings), market, WALMART_SEARCH)
+    assert [o.item_id for o in offers] == ["820959347"]
+    assert skipped == ["item 0: KeyError: 'salePrice'"]
