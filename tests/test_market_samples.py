@@ -386,3 +386,71 @@ async def test_walmart_item_without_a_price_costs_only_itself(settings, market, 
     offers, skipped = await search(MarketType.WALMART, walmart(settings), market, WALMART_SEARCH)
     assert [o.item_id for o in offers] == ["820959347"]
     assert skipped == ["item 0: KeyError: 'salePrice'"]
+
+
+# Target ------------------------------------------------------------------------------------
+PLP_SEARCH = "/redsky_aggregations/v1/web/plp_search_v2"
+# The request parameters of the scraper that captured the sample (src/generator.ts).
+PLP_PARAMETERS = {
+    "key", "channel", "offset", "count", "visitor_id", "pricing_store_id", "keyword", "page",
+    "zip",
+}  # fmt: skip
+
+
+def plp_answer(*products: dict[str, Any]) -> dict[str, Any]:
+    # The envelope the capturing scraper reads the products from: data.search.products.
+    return {"data": {"search": {"products": list(products)}}}
+
+
+def target(settings):
+    return settings.model_copy(
+        update={"target_api_key": "9f36aeafbe60771e321a7cc95a78140772ab3e96"}
+    )
+
+
+async def test_target_captured_product_parses(settings, market, replay):
+    replay.body = plp_answer(sample("target/plp_search_v2_product_chocolate.json"))
+    (offer,) = await run(MarketType.TARGET, target(settings), market, PLP_SEARCH)
+    assert offer.item_id == "51591379"
+    assert offer.title == "M&M's Peanut Family Size Chocolate Candy - 18.08oz"  # unescaped
+    assert (offer.current_price, offer.original_price, offer.currency) == (
+        Decimal("7.79"), None, "USD")  # fmt: skip
+    assert offer.url.startswith("https://www.target.com/p/m-38-m-39-s-peanut-family-size")
+    assert offer.image_url == (
+        "https://target.scene7.com/is/image/Target/GUEST_b07c29a9-8fc0-4df6-9074-b97e64ed8910"
+    )
+    assert offer.available and offer.availability == "In stock"
+    assert offer.product_specs == {"brand": "M&M's", "type": "Chocolates"}
+    assert offer.description.startswith("Contains: Milk, Peanuts, Soy May Contain: Tree Nuts")
+    assert offer.seller_rating == Decimal("4.78")
+    # A search item carries no category node (only a merchandise department number).
+    assert offer.category is MarketCategory.OTHER
+
+    (search,) = replay.requests
+    assert search["path"] == PLP_SEARCH
+    sent = set(search["query"])
+    assert PLP_PARAMETERS - {"zip"} <= sent
+    assert sent - PLP_PARAMETERS <= {"platform", "default_purchasability_filter", "category"}
+
+
+async def test_target_sale_in_display_strings_and_a_broken_item(settings, market, replay):
+    captured = sample("target/plp_search_v2_product_chocolate.json")
+    sale, broken = copy.deepcopy(captured), copy.deepcopy(captured)
+    # A sale as RedSky writes it in display strings only (the field names of the capture's
+    # price and of issue 16's reading), no current_retail.
+    sale["tcin"] = "51591380"
+    sale["price"] = {
+        "formatted_current_price": "$6.23",
+        "formatted_current_price_type": "sale",
+        "formatted_comparison_price": "$7.79",
+        "formatted_comparison_price_type": "reg",
+        "location_id": 3991,
+    }
+    del broken["price"]
+    replay.body = plp_answer(broken, sale, captured)
+    offers, skipped = await search(MarketType.TARGET, target(settings), market, PLP_SEARCH)
+    assert [(o.item_id, o.current_price, o.original_price) for o in offers] == [
+        ("51591380", Decimal("6.23"), Decimal("7.79")),
+        ("51591379", Decimal("7.79"), None),
+    ]
+    assert skipped == ["item 0: KeyError: 'price'"]
