@@ -1,6 +1,7 @@
 """Target: no official API, so the JSON its own website's search calls (RedSky plp_search_v2);
 product pages carry schema.org Product/Offer data (see markets/product_page.py)."""
 
+import html
 import re
 import uuid
 from decimal import Decimal
@@ -26,6 +27,7 @@ from markets.categories import category_id, category_of
 WEBSITE = "https://www.target.com"
 DEFAULT_STORE = "3991"
 DOLLARS = re.compile(r"\$\s*([\d,]+(?:\.\d+)?)")
+TAG = re.compile(r"<[^>]*>")
 
 
 def search_params(key: str, query: MarketQuery) -> dict[str, str]:
@@ -69,8 +71,25 @@ def regular_price(price: dict[str, Any]) -> Decimal | None:
     return amount
 
 
+def plain(text: str) -> str:
+    """RedSky's text as shown: titles carry HTML entities ("M&#38;M&#39;s"), bullets tags
+    ("<B>Contains:</B> Milk")."""
+    return html.unescape(TAG.sub("", text))
+
+
+def item_type(item: dict[str, Any]) -> str | None:
+    # The captured plp_search_v2 answer: product_classification.item_type.name.
+    classification = item.get("product_classification") or {}
+    return (
+        (classification.get("item_type") or {}).get("name")
+        or (item.get("item_type") or {}).get("name")
+        or classification.get("product_type_name")
+    )
+
+
 def image(enrichment: dict[str, Any]) -> str | None:
-    # plp_search_v2: image_info.primary_image.url; the older shape: images.primary_image_url.
+    # A captured plp_search_v2 answer (2024) has images.primary_image_url; issue 16 read
+    # image_info.primary_image.url in v2. Both are read.
     primary = ((enrichment.get("image_info") or {}).get("primary_image")) or {}
     return primary.get("url") or (enrichment.get("images") or {}).get("primary_image_url")
 
@@ -87,25 +106,25 @@ def parse_product(product: dict[str, Any], base: str) -> Offer:
     sold_out = bool(fulfillment.get("is_out_of_stock_in_all_store_locations")) and bool(
         fulfillment.get("sold_out")
     )
-    kind = (item.get("item_type") or {}).get("name") or (
-        item.get("product_classification") or {}
-    ).get("product_type_name")
     return Offer(
         market=MarketType.TARGET,
         source=DealSource.SCRAPER,
         item_id=str(product["tcin"]),
-        title=description["title"],
+        title=plain(description["title"]),
         url=urljoin(base, enrichment["buy_url"]),
         current_price=current,
         original_price=list_price(current, regular_price(price)),
         image_url=image(enrichment),
-        description=" ".join(description.get("bullet_descriptions") or []) or None,
+        description=" ".join(map(plain, description.get("bullet_descriptions") or [])) or None,
         seller_name="Target",
         seller_rating=money((statistics.get("rating") or {}).get("average")),
         available=not sold_out,
         availability="Out of stock" if sold_out else "In stock",
         shipping_info={"free_shipping_min": fulfillment.get("shipping_minimum")},
-        product_specs={"brand": (item.get("primary_brand") or {}).get("name"), "type": kind},
+        product_specs={
+            "brand": (item.get("primary_brand") or {}).get("name"),
+            "type": item_type(item),
+        },
         category=category_of(
             MarketType.TARGET,
             category.get("category_id"),

@@ -71,9 +71,10 @@ def search_params(settings: Settings, query: MarketQuery) -> dict[str, str]:
 def link(item: dict[str, Any], publisher: str | None) -> str:
     """productTrackingUrl is the link v2 documents, with |PUBID| standing for the publisher's
     Impact id, which we put in when we have one; productUrl, where an answer still has it,
-    is the plain link."""
+    is the plain link. A tracking link without |PUBID| (the retired LinkShare form carries
+    "{Your LinkShare Publisher Id}") cannot take our id, so the plain link wins then."""
     tracking, plain = item.get("productTrackingUrl"), item.get("productUrl")
-    if publisher and tracking:
+    if publisher and tracking and PUBID in tracking:
         return tracking.replace(PUBID, publisher)
     if not (plain or tracking):
         raise MalformedResponse(f"item {item.get('itemId')} has no productTrackingUrl")

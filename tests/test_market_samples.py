@@ -23,6 +23,7 @@ from markets import oauth
 from markets.adapters import adapter_for
 from markets.base import Endpoint, MarketError, MarketQuery, Offer, RemoteRateLimited
 from markets.bestbuy import parse_item as bestbuy_item
+from markets.sandbox.credentials import sandbox_settings
 from tests.live_server import serve_in_thread
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -323,3 +324,133 @@ async def test_bestbuy_over_its_call_limit_is_a_rate_limit(settings, market, rep
     with pytest.raises(MarketError) as refused:
         await run(MarketType.BESTBUY, bestbuy(settings), market, "/v1/products")
     assert not isinstance(refused.value, RemoteRateLimited)
+
+
+# Walmart -----------------------------------------------------------------------------------
+WALMART_SEARCH = "/api-proxy/service/affil/product/v2/search"
+
+
+def walmart(settings, **changes: Any):
+    return sandbox_settings(settings).model_copy(update=changes)
+
+
+async def test_walmart_captured_search_parses(settings, market, replay):
+    body = sample("walmart/v1_search_iphone8.json")
+    replay.body = body
+    offers = await run(MarketType.WALMART, walmart(settings), market, WALMART_SEARCH)
+    assert [o.item_id for o in offers] == [str(item["itemId"]) for item in body["items"]]
+    first, marketplace = offers[:2]
+    assert first.title == "Apple iPhone 8 64GB Unlocked GSM/CDMA Phone w/ 12MP Camera - Silver"
+    assert (first.current_price, first.original_price, first.currency) == (
+        Decimal("839.94"), Decimal("839.99"), "USD")  # fmt: skip
+    # Without a publisher id the plain link, not the tracking link with its placeholder.
+    assert first.url.startswith("http://c.affil.walmart.com/t/api02?l=https%3A%2F%2Fwww.walmart")
+    assert first.image_url.startswith("https://i5.walmartimages.com/asr/f90ad2da")
+    assert first.image_url.endswith("odnHeight=450&odnWidth=450&odnBg=FFFFFF")  # largeImage
+    assert first.available and first.availability == "Available"
+    assert first.category is MarketCategory.ELECTRONICS  # "Cell Phones/…"
+    assert first.seller_name == "Walmart.com" and first.seller_rating == Decimal("2.00")
+    assert (marketplace.seller_name, marketplace.original_price) == ("BREED", Decimal("1299.99"))
+    # An msrp below the sale price (item 49053769: 329.99 vs 349.99) is no list price.
+    above = next(o for o in offers if o.item_id == "49053769")
+    assert (above.current_price, above.original_price) == (Decimal("349.99"), None)
+
+    (search,) = replay.requests
+    assert search["path"] == WALMART_SEARCH
+    # The parameter names the real answer echoes back ("query", "numItems").
+    assert search["query"]["query"] == ["x"] and "numItems" in search["query"]
+    headers = search["headers"]
+    assert headers["wm_consumer.id"] and headers["wm_sec.key_version"] == "1"
+    assert headers["wm_consumer.intimestamp"].isdigit() and headers["wm_sec.auth_signature"]
+
+
+async def test_walmart_publisher_id_needs_the_pubid_placeholder(settings, market, replay):
+    body = sample("walmart/v1_search_iphone8.json")
+    replay.body = body
+    configured = walmart(settings, walmart_publisher_id="pub77")
+    offers = await run(MarketType.WALMART, configured, market, WALMART_SEARCH)
+    # The captured answer's tracking links carry the retired LinkShare placeholder, which
+    # our id cannot fill: the plain link is used rather than a dead one.
+    assert all("{Your LinkShare" not in o.url for o in offers)
+    assert offers[0].url == body["items"][0]["productUrl"]
+    (search,) = replay.requests
+    assert search["query"]["publisherId"] == ["pub77"]
+
+
+async def test_walmart_item_without_a_price_costs_only_itself(settings, market, replay):
+    body = sample("walmart/v1_search_iphone8.json")
+    broken, good = body["items"][:2]
+    del broken["salePrice"]
+    body["items"] = [broken, good]
+    replay.body = body
+    offers, skipped = await search(MarketType.WALMART, walmart(settings), market, WALMART_SEARCH)
+    assert [o.item_id for o in offers] == ["820959347"]
+    assert skipped == ["item 0: KeyError: 'salePrice'"]
+
+
+# Target ------------------------------------------------------------------------------------
+PLP_SEARCH = "/redsky_aggregations/v1/web/plp_search_v2"
+# The request parameters of the scraper that captured the sample (src/generator.ts).
+PLP_PARAMETERS = {
+    "key", "channel", "offset", "count", "visitor_id", "pricing_store_id", "keyword", "page",
+    "zip",
+}  # fmt: skip
+
+
+def plp_answer(*products: dict[str, Any]) -> dict[str, Any]:
+    # The envelope the capturing scraper reads the products from: data.search.products.
+    return {"data": {"search": {"products": list(products)}}}
+
+
+def target(settings):
+    return settings.model_copy(
+        update={"target_api_key": "9f36aeafbe60771e321a7cc95a78140772ab3e96"}
+    )
+
+
+async def test_target_captured_product_parses(settings, market, replay):
+    replay.body = plp_answer(sample("target/plp_search_v2_product_chocolate.json"))
+    (offer,) = await run(MarketType.TARGET, target(settings), market, PLP_SEARCH)
+    assert offer.item_id == "51591379"
+    assert offer.title == "M&M's Peanut Family Size Chocolate Candy - 18.08oz"  # unescaped
+    assert (offer.current_price, offer.original_price, offer.currency) == (
+        Decimal("7.79"), None, "USD")  # fmt: skip
+    assert offer.url.startswith("https://www.target.com/p/m-38-m-39-s-peanut-family-size")
+    assert offer.image_url == (
+        "https://target.scene7.com/is/image/Target/GUEST_b07c29a9-8fc0-4df6-9074-b97e64ed8910"
+    )
+    assert offer.available and offer.availability == "In stock"
+    assert offer.product_specs == {"brand": "M&M's", "type": "Chocolates"}
+    assert offer.description.startswith("Contains: Milk, Peanuts, Soy May Contain: Tree Nuts")
+    assert offer.seller_rating == Decimal("4.78")
+    # A search item carries no category node (only a merchandise department number).
+    assert offer.category is MarketCategory.OTHER
+
+    (search,) = replay.requests
+    assert search["path"] == PLP_SEARCH
+    sent = set(search["query"])
+    assert PLP_PARAMETERS - {"zip"} <= sent
+    assert sent - PLP_PARAMETERS <= {"platform", "default_purchasability_filter", "category"}
+
+
+async def test_target_sale_in_display_strings_and_a_broken_item(settings, market, replay):
+    captured = sample("target/plp_search_v2_product_chocolate.json")
+    sale, broken = copy.deepcopy(captured), copy.deepcopy(captured)
+    # A sale as RedSky writes it in display strings only (the field names of the capture's
+    # price and of issue 16's reading), no current_retail.
+    sale["tcin"] = "51591380"
+    sale["price"] = {
+        "formatted_current_price": "$6.23",
+        "formatted_current_price_type": "sale",
+        "formatted_comparison_price": "$7.79",
+        "formatted_comparison_price_type": "reg",
+        "location_id": 3991,
+    }
+    del broken["price"]
+    replay.body = plp_answer(broken, sale, captured)
+    offers, skipped = await search(MarketType.TARGET, target(settings), market, PLP_SEARCH)
+    assert [(o.item_id, o.current_price, o.original_price) for o in offers] == [
+        ("51591380", Decimal("6.23"), Decimal("7.79")),
+        ("51591379", Decimal("7.79"), None),
+    ]
+    assert skipped == ["item 0: KeyError: 'price'"]

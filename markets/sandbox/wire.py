@@ -233,14 +233,18 @@ def target_product(p: Product, q: Quote, base: str) -> dict[str, Any]:
         "original_tcin": p.listings[M.TARGET],
         "category": {"category_id": node, "parent_category_id": node, "name": p.category.title()},
         "item": {
-            "product_description": {"title": p.title, "bullet_descriptions": [p.description]},
+            # Entities in titles and these paths as in a captured answer (tests/samples/target).
+            "product_description": {
+                "title": p.title.replace("&", "&#38;").replace("'", "&#39;"),
+                "bullet_descriptions": [p.description],
+            },
             "enrichment": {
                 "buy_url": page_path(M.TARGET, p),
-                "image_info": {"primary_image": {"url": image(p, base)}},
+                "images": {"primary_image_url": image(p, base)},
             },
             "primary_brand": {"name": p.brand},
             "primary_barcode": p.upc,
-            "item_type": {"name": p.noun.title()},
+            "product_classification": {"item_type": {"name": p.noun.title()}},
             "relationship_type_code": "SA",
         },
         "price": price,
