@@ -26,6 +26,8 @@ PRICE_LABEL = re.compile(
 )
 # ... and "RRP:", "Was:", "UVP:" before a list price.
 LIST_LABEL = re.compile(r"(?:rrp|was|list price|msrp|uvp|statt|prix conseillé)\s*:?", re.I)
+# Parts of a class name that mark a price other than the one to pay.
+NOT_THE_PRICE = ("old", "was", "regular", "compare", "list", "strike", "pseudo", "retail")
 
 
 class Marks:
@@ -41,6 +43,7 @@ class Marks:
         self.labels: list[HtmlElement] = []  # elements reading only "Price:"
         self.list_labels: list[HtmlElement] = []  # ... only "RRP:"
         self.can_buy = False
+        self.title: HtmlElement | None = None  # the first <h1>: the product's name
         for element in tree.iter():
             tag = element.tag
             if not isinstance(tag, str) or tag in ("script", "style"):
@@ -59,6 +62,8 @@ class Marks:
             classes = attrib.get("class", "").lower()
             for name in classes.split():
                 self.classes[name].append(element)
+            if tag == "h1" and self.title is None:
+                self.title = element
             if tag in STRUCK_TAGS:
                 self.struck.append(element)
             elif tag in BUY_TAGS and not self.can_buy:
@@ -142,6 +147,23 @@ def _price_in_cart_form(marks: Marks) -> list[HtmlElement]:
     ]
 
 
+def _price_beside_title(marks: Marks) -> list[HtmlElement]:
+    """An element whose class names a price (not a list price) in the block holding the
+    product's title, its <h1>: shops put the price right by the name."""
+    block = marks.title.getparent() if marks.title is not None else None
+    if block is None:
+        return []
+    return [
+        element
+        for element in block.iter()
+        if isinstance(element.tag, str)
+        and any(
+            "price" in name and not any(word in name for word in NOT_THE_PRICE)
+            for name in element.get("class", "").lower().split()
+        )
+    ]
+
+
 def _labelled(labels: list[HtmlElement]) -> list[HtmlElement]:
     """What holds a label and the amount after it ("<b>Price:</b> £60"), or the label
     itself when the amount is inside it ("<span>RRP: <b>£749.99</b></span>")."""
@@ -176,6 +198,7 @@ GENERIC_PRICES: tuple[Rule, ...] = (
     _price_in_cart_form,
     lambda marks: _labelled(marks.labels),
     lambda marks: marks.price_ids,
+    _price_beside_title,
 )
 # List prices by the shop platforms' own class names: Magento "old-price", PrestaShop
 # "regular-price", Shopify "compare-at-price"/"price--compare", Shopware "price-pseudo"
