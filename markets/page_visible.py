@@ -10,11 +10,13 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from itertools import islice
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
 from markets import page_money, page_stock
+from markets.page_layout import Layout
 from markets.page_structured import OfferSeen
 
 BUY_WORDS = ("addtocart", "addcart", "cartadd", "addtobasket", "addtobag", "buynow", "oneclick")
@@ -44,6 +46,7 @@ class Marks:
         self.list_labels: list[HtmlElement] = []  # ... only "RRP:"
         self.can_buy = False
         self.title: HtmlElement | None = None  # the first <h1>: the product's name
+        self.layout = Layout(tree)
         for element in tree.iter():
             tag = element.tag
             if not isinstance(tag, str) or tag in ("script", "style"):
@@ -68,8 +71,12 @@ class Marks:
                 self.struck.append(element)
             elif tag in BUY_TAGS and not self.can_buy:
                 named = (identity, classes, attrib.get("name"), attrib.get("onclick"))
+                if tag == "button":  # its own words ("Add to Cart")
+                    named += (element.text_content()[:40],)
+                elif tag == "input":
+                    named += (attrib.get("value"),)
                 words = " ".join(filter(None, named)).lower()
-                words = words.replace("-", "").replace("_", "")
+                words = words.replace("-", "").replace("_", "").replace(" ", "")
                 self.can_buy = any(word in words for word in BUY_WORDS)
 
     def named(self, name: str) -> list[HtmlElement]:
@@ -226,9 +233,12 @@ GENERIC_STOCK: tuple[Rule, ...] = tuple(
 
 
 def _texts(marks: Marks, rules: Iterable[Rule], limit: int = 3) -> list[str]:
+    """The text of each rule's first `limit` elements, leaving out the widgets that show
+    other products (their prices and stock are not this product's)."""
     texts = []
     for rule in rules:
-        for element in rule(marks)[:limit]:
+        mine = (e for e in rule(marks) if not marks.layout.in_other_products(e))
+        for element in islice(mine, limit):
             text = " ".join(element.xpath(".//text()[not(ancestor::script or ancestor::style)]"))
             if text := " ".join(text.split())[:300]:
                 texts.append(text)
