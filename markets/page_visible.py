@@ -30,6 +30,8 @@ PRICE_LABEL = re.compile(
 LIST_LABEL = re.compile(r"(?:rrp|was|list price|msrp|uvp|statt|prix conseillé)\s*:?", re.I)
 # Parts of a class name that mark a price other than the one to pay.
 NOT_THE_PRICE = ("old", "was", "regular", "compare", "list", "strike", "pseudo", "retail")
+# ... as a whole part of a price's class name: "priceWas", "price--list", not "listing".
+NOT_THE_PRICE_PART = re.compile(rf"(?:^|[-_])(?:{'|'.join(NOT_THE_PRICE)})(?:$|[-_])")
 
 
 class Marks:
@@ -42,6 +44,7 @@ class Marks:
         self.classes: dict[str, list[HtmlElement]] = defaultdict(list)
         self.struck: list[HtmlElement] = []
         self.price_ids: list[HtmlElement] = []  # id="…price…", in document order
+        self.item_prices: list[HtmlElement] = []  # itemprop="price", its shown text
         self.labels: list[HtmlElement] = []  # elements reading only "Price:"
         self.list_labels: list[HtmlElement] = []  # ... only "RRP:"
         self.can_buy = False
@@ -52,6 +55,8 @@ class Marks:
             if not isinstance(tag, str) or tag in ("script", "style"):
                 continue
             attrib = element.attrib
+            if attrib.get("itemprop") == "price" and "itemscope" not in attrib:
+                self.item_prices.append(element)
             if identity := attrib.get("id"):
                 self.ids.setdefault(identity, element)
                 if "price" in identity.lower():
@@ -191,16 +196,28 @@ def _struck_prices(marks: Marks) -> list[HtmlElement]:
 
 
 def _list_prices(marks: Marks) -> list[HtmlElement]:
-    return [
+    """Elements whose class names a price other than the one to pay ("priceWas",
+    "price--list", "old-price-box"), or only that ("old") inside a price element."""
+    named = [
         element
         for name, elements in marks.classes.items()
-        if "price" in name and name.endswith("--list")
+        if "price" in name and NOT_THE_PRICE_PART.search(name.replace("price", "-"))
         for element in elements
     ]
+    inside = [
+        element
+        for word in NOT_THE_PRICE
+        for element in marks.classes.get(word, [])
+        if "price"
+        in (element.getparent().get("class", "") if element.getparent() is not None else "").lower()
+    ]
+    return named + inside
 
 
 GENERIC_PRICES: tuple[Rule, ...] = (
-    *(_named(n) for n in ("product-price", "price-main", "current-price", "sale-price")),
+    *(_named(n) for n in ("product-price", "productprice", "price-main", "current-price")),
+    _named("sale-price"),
+    lambda marks: marks.item_prices,
     _price_and_main,
     _price_in_cart_form,
     lambda marks: _labelled(marks.labels),

@@ -10,7 +10,7 @@ from markets.product_page import MAX_PAGE_BYTES, NotAProductPage, parse_product_
 from tests.page_corpus import SavedPage, not_product_pages, saved_pages, score
 
 # What the reader reaches on the corpus today; it must not fall below.
-FLOOR = {"price": 0.933, "availability": 0.967, "currency": 0.981, "original_price": 0.808}
+FLOOR = {"price": 0.963, "availability": 0.993, "currency": 0.987, "original_price": 0.897}
 
 
 def read(page: SavedPage) -> dict[str, Any]:
