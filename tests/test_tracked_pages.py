@@ -75,12 +75,24 @@ async def track(sessions, http, user, goal, url):
 
 
 @pytest.mark.parametrize(
-    "name", ["amazon-gorilla", "amazon-com-relay", "amazon-sconce", "amazon-com-kindle"]
+    ("market", "name"),
+    [
+        (MarketType.AMAZON, "amazon-gorilla"),
+        (MarketType.AMAZON, "amazon-com-relay"),
+        (MarketType.AMAZON, "amazon-sconce"),
+        (MarketType.AMAZON, "amazon-com-kindle"),
+        (MarketType.WALMART, "walmart"),
+        (MarketType.TARGET, "target"),
+        (MarketType.BESTBUY, "bestbuy"),
+        (MarketType.EBAY, "ebay-massage-chair"),
+    ],
 )
-async def test_tracking_a_saved_amazon_page_gives_its_price(sessions, markets_at_shop, http, name):
+async def test_tracking_a_saved_market_page_gives_its_price(
+    sessions, markets_at_shop, http, market, name
+):
     user, goal = await make_user_goal(sessions)
-    deal = await track(sessions, http, user, goal, f"{markets_at_shop}/amazon/{name}")
-    assert deal.meta_data["market"] == MarketType.AMAZON.value
+    deal = await track(sessions, http, user, goal, f"{markets_at_shop}/{market.value}/{name}")
+    assert deal.meta_data["market"] == market.value
     assert deal.current_price == Decimal(PAGES[name].truth["price"])
     assert (deal.currency, deal.status) == ("USD", DealStatus.ACTIVE)
 
