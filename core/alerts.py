@@ -37,6 +37,7 @@ class Observed:
     deal: Deal
     previous_price: Decimal | None
     inserted: bool
+    restocked: bool = False  # sold out at the observation before, available now
 
 
 def condition_of(deal: Deal) -> str:
@@ -119,6 +120,10 @@ def describe(goal: Goal, seen: Observed, kind: NotificationType) -> tuple[str, s
             f"{deal.title} at {market} fell from {money(seen.previous_price)} to "
             f"{money(deal.current_price)} ({percent}% lower)"
         )
+    elif seen.restocked:
+        meta["event"] = "restocked"
+        title = f"Back in stock: {name}"
+        message = f"{deal.title} at {market} is back in stock for {money(deal.current_price)}"
     else:
         title = f"New match: {name}"
         message = f"{deal.title} at {market} for {money(deal.current_price)}"
@@ -141,11 +146,12 @@ async def judge(session: AsyncSession, goal: Goal, observed: list[Observed]) -> 
     """Notify what the observation earned, count new matches, complete the goal at
     max_matches.
 
-    Every price drop is told on its own; of the new matches the MATCH_NOTICES cheapest are,
-    the rest in one summary (a first search can match twenty deals at once)."""
+    Every price drop and restock is told on its own; of the new matches the MATCH_NOTICES
+    cheapest are, the rest in one summary (a first search can match twenty deals at once)."""
     channels = await notifications.channels_of(session, goal.user_id)  # once for them all
     drops: list[Observed] = []
     matches: list[Observed] = []
+    restocks: list[Observed] = []
     new_matches = 0
     for seen in observed:
         deal = seen.deal
@@ -157,9 +163,11 @@ async def judge(session: AsyncSession, goal: Goal, observed: list[Observed]) -> 
             drops.append(seen)
         elif newly_matched:
             matches.append(seen)
+        elif seen.restocked and meets(goal, deal):  # a match sold out, then back
+            restocks.append(seen)
     matches.sort(key=lambda seen: seen.deal.current_price)
     told = [(seen, NotificationType.PRICE_ALERT) for seen in drops]
-    told += [(seen, NotificationType.DEAL) for seen in matches[:MATCH_NOTICES]]
+    told += [(seen, NotificationType.DEAL) for seen in restocks + matches[:MATCH_NOTICES]]
     for seen, kind in told:
         await deal_notice(session, goal, seen, kind, channels)
     if rest := matches[MATCH_NOTICES:]:

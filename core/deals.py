@@ -3,7 +3,7 @@ user-scoped query (with full-text search), and recording product pages that mark
 fetched (markets.tracking); nothing here touches the network."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -95,15 +95,14 @@ async def record_offers(session: AsyncSession, goal: Goal, offers: list[Offer]) 
         return []
     markets = dict((await session.execute(select(Market.type, Market.id))).all())
     now = datetime.now(UTC)
-    previous = dict(
-        (
-            await session.execute(
-                select(Deal.url, Deal.current_price).where(
-                    Deal.goal_id == goal.id, Deal.url.in_(list(by_url))
-                )
+    previous = {
+        url: (price, status)
+        for url, price, status in await session.execute(
+            select(Deal.url, Deal.current_price, Deal.status).where(
+                Deal.goal_id == goal.id, Deal.url.in_(list(by_url))
             )
-        ).all()
-    )
+        )
+    }
     # Both INSERTs below are compiled once and sent with a list of rows: one statement each
     # (insertmanyvalues), not a multi-VALUES statement compiled anew per check.
     rows = [_row(goal, markets[o.market], o, now) for o in by_url.values()]
@@ -135,7 +134,11 @@ async def record_offers(session: AsyncSession, goal: Goal, offers: list[Offer]) 
     # render_nulls: all rows in one INSERT, not one per set of None values
     statement = statement.execution_options(populate_existing=True, render_nulls=True)
     result = (await session.execute(statement, rows)).all()
-    observed = [Observed(row.Deal, previous.get(row.Deal.url), row.inserted) for row in result]
+    observed = []
+    for row in result:
+        before, status = previous.get(row.Deal.url, (None, None))
+        back = status == DealStatus.SOLD_OUT and row.Deal.status == DealStatus.ACTIVE
+        observed.append(Observed(row.Deal, before, row.inserted, restocked=back))
     await session.execute(  # observed is never empty: every row upserted is returned
         insert(PriceTracking),
         [
@@ -327,6 +330,10 @@ async def record_tracked_page(
             "track it again once it has one"
         )
     (seen,) = await record_offers(session, goal, [page_offer(market, page, goal.category)])
+    # Read again at each check of the goal (monitor.tracked), never counted missing from
+    # a market's results (market deals can come from scraped pages too: Target's).
+    seen.deal.meta_data = {**seen.deal.meta_data, "tracked": True}
+    await session.flush()
     return seen.deal
 
 
@@ -343,13 +350,23 @@ async def record_refreshed_page(
     """The deal's page read again: a new price observation, or (no page: it is gone) the
     deal expired. Runs in the caller's transaction."""
     deal = await deal_of(session, user_id, deal_id)
-    if page is None:
-        await mark_expired(session, deal)
-        return deal
-    if page.price is None:  # sold out, price withdrawn: a later price is the restock
-        await mark_sold_out(session, deal)
+    offer = await read_again(session, deal, page)
+    if offer is None:
         return deal
     goal = await owned_goal(session, user_id, deal.goal_id)
-    market = await session.scalar(select(Market.type).where(Market.id == deal.market_id))
-    (seen,) = await record_offers(session, goal, [page_offer(market, page, deal.category)])
+    (seen,) = await record_offers(session, goal, [offer])
     return seen.deal
+
+
+async def read_again(session: AsyncSession, deal: Deal, page: ProductPage | None) -> Offer | None:
+    """What a tracked deal's page shows now: gone (None) expires the deal, no price marks it
+    sold out (its last price kept, a later price is the restock); a price is the offer to
+    record, under the deal's own URL (a redirect must not start another deal)."""
+    if page is None:
+        await mark_expired(session, deal)
+        return None
+    if page.price is None:
+        await mark_sold_out(session, deal)
+        return None
+    offer = page_offer(MarketType(deal.meta_data["market"]), page, deal.category)
+    return replace(offer, url=deal.url)

@@ -13,6 +13,7 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from markets import page_money, page_stock
+from markets.page_layout import Layout
 
 PRODUCT_TYPES = {"product", "productgroup", "productmodel", "individualproduct", "somproducts"}
 OFFER_TYPES = {"offer", "aggregateoffer"}
@@ -159,6 +160,8 @@ def from_microdata(tree: HtmlElement, url: str) -> Found:
     """Microdata (itemprop) and RDFa (property="schema:price" and the like) offers: the
     properties of each Offer or Product scope, nearest scope first."""
     found = Found("microdata")
+    layout = Layout(tree)
+    groups: dict[HtmlElement | None, list[OfferSeen]] = {}  # offers by their Product
     for scope in tree.xpath("//*[@itemtype]"):
         kind = scope.get("itemtype", "").rstrip("/").rsplit("/", 1)[-1].lower()
         if kind in PRODUCT_TYPES:
@@ -182,9 +185,29 @@ def from_microdata(tree: HtmlElement, url: str) -> Found:
                 found.info["gtin"] = gtin.strip()
         if kind in OFFER_TYPES and (seller := (props.get("seller") or "").strip()):
             found.info.setdefault("seller", seller[:255])
-        if kind in OFFER_TYPES or {"price", "lowprice", "availability"} & props.keys():
-            found.offers.append(_offer(props, "microdata", url))
+        priced = kind in OFFER_TYPES or {"price", "lowprice", "availability"} & props.keys()
+        if priced and not layout.in_other_products(scope):
+            groups.setdefault(_outer_product(scope), []).append(_offer(props, "microdata", url))
+    found.offers = _main_offers(groups)
     return found
+
+
+def _outer_product(scope: HtmlElement) -> HtmlElement | None:
+    """The outermost Product scope holding `scope` (itself included); None for an Offer
+    that belongs to no Product."""
+    outer = None
+    for element in (scope, *scope.iterancestors()):
+        kind = element.get("itemtype", "").rstrip("/").rsplit("/", 1)[-1].lower()
+        if kind in PRODUCT_TYPES:
+            outer = element
+    return outer
+
+
+def _main_offers(groups: dict[HtmlElement | None, list[OfferSeen]]) -> list[OfferSeen]:
+    """The offers of the page's own product: the first Product (in page order) with
+    offers, or the Offers belonging to no Product when they come first. Offers in the
+    widgets showing other products were left out already."""
+    return next(iter(groups.values()), [])
 
 
 META_PRICE = (

@@ -10,11 +10,13 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from itertools import islice
 from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
 from markets import page_money, page_stock
+from markets.page_layout import Layout
 from markets.page_structured import OfferSeen
 
 BUY_WORDS = ("addtocart", "addcart", "cartadd", "addtobasket", "addtobag", "buynow", "oneclick")
@@ -26,6 +28,10 @@ PRICE_LABEL = re.compile(
 )
 # ... and "RRP:", "Was:", "UVP:" before a list price.
 LIST_LABEL = re.compile(r"(?:rrp|was|list price|msrp|uvp|statt|prix conseillé)\s*:?", re.I)
+# Parts of a class name that mark a price other than the one to pay.
+NOT_THE_PRICE = ("old", "was", "regular", "compare", "list", "strike", "pseudo", "retail")
+# ... as a whole part of a price's class name: "priceWas", "price--list", not "listing".
+NOT_THE_PRICE_PART = re.compile(rf"(?:^|[-_])(?:{'|'.join(NOT_THE_PRICE)})(?:$|[-_])")
 
 
 class Marks:
@@ -38,14 +44,19 @@ class Marks:
         self.classes: dict[str, list[HtmlElement]] = defaultdict(list)
         self.struck: list[HtmlElement] = []
         self.price_ids: list[HtmlElement] = []  # id="…price…", in document order
+        self.item_prices: list[HtmlElement] = []  # itemprop="price", its shown text
         self.labels: list[HtmlElement] = []  # elements reading only "Price:"
         self.list_labels: list[HtmlElement] = []  # ... only "RRP:"
         self.can_buy = False
+        self.title: HtmlElement | None = None  # the first <h1>: the product's name
+        self.layout = Layout(tree)
         for element in tree.iter():
             tag = element.tag
             if not isinstance(tag, str) or tag in ("script", "style"):
                 continue
             attrib = element.attrib
+            if attrib.get("itemprop") == "price" and "itemscope" not in attrib:
+                self.item_prices.append(element)
             if identity := attrib.get("id"):
                 self.ids.setdefault(identity, element)
                 if "price" in identity.lower():
@@ -59,12 +70,18 @@ class Marks:
             classes = attrib.get("class", "").lower()
             for name in classes.split():
                 self.classes[name].append(element)
+            if tag == "h1" and self.title is None:
+                self.title = element
             if tag in STRUCK_TAGS:
                 self.struck.append(element)
             elif tag in BUY_TAGS and not self.can_buy:
                 named = (identity, classes, attrib.get("name"), attrib.get("onclick"))
+                if tag == "button":  # its own words ("Add to Cart")
+                    named += (element.text_content()[:40],)
+                elif tag == "input":
+                    named += (attrib.get("value"),)
                 words = " ".join(filter(None, named)).lower()
-                words = words.replace("-", "").replace("_", "")
+                words = words.replace("-", "").replace("_", "").replace(" ", "")
                 self.can_buy = any(word in words for word in BUY_WORDS)
 
     def named(self, name: str) -> list[HtmlElement]:
@@ -142,6 +159,23 @@ def _price_in_cart_form(marks: Marks) -> list[HtmlElement]:
     ]
 
 
+def _price_beside_title(marks: Marks) -> list[HtmlElement]:
+    """An element whose class names a price (not a list price) in the block holding the
+    product's title, its <h1>: shops put the price right by the name."""
+    block = marks.title.getparent() if marks.title is not None else None
+    if block is None:
+        return []
+    return [
+        element
+        for element in block.iter()
+        if isinstance(element.tag, str)
+        and any(
+            "price" in name and not any(word in name for word in NOT_THE_PRICE)
+            for name in element.get("class", "").lower().split()
+        )
+    ]
+
+
 def _labelled(labels: list[HtmlElement]) -> list[HtmlElement]:
     """What holds a label and the amount after it ("<b>Price:</b> £60"), or the label
     itself when the amount is inside it ("<span>RRP: <b>£749.99</b></span>")."""
@@ -162,20 +196,33 @@ def _struck_prices(marks: Marks) -> list[HtmlElement]:
 
 
 def _list_prices(marks: Marks) -> list[HtmlElement]:
-    return [
+    """Elements whose class names a price other than the one to pay ("priceWas",
+    "price--list", "old-price-box"), or only that ("old") inside a price element."""
+    named = [
         element
         for name, elements in marks.classes.items()
-        if "price" in name and name.endswith("--list")
+        if "price" in name and NOT_THE_PRICE_PART.search(name.replace("price", "-"))
         for element in elements
     ]
+    inside = [
+        element
+        for word in NOT_THE_PRICE
+        for element in marks.classes.get(word, [])
+        if "price"
+        in (element.getparent().get("class", "") if element.getparent() is not None else "").lower()
+    ]
+    return named + inside
 
 
 GENERIC_PRICES: tuple[Rule, ...] = (
-    *(_named(n) for n in ("product-price", "price-main", "current-price", "sale-price")),
+    *(_named(n) for n in ("product-price", "productprice", "price-main", "current-price")),
+    _named("sale-price"),
+    lambda marks: marks.item_prices,
     _price_and_main,
     _price_in_cart_form,
     lambda marks: _labelled(marks.labels),
     lambda marks: marks.price_ids,
+    _price_beside_title,
 )
 # List prices by the shop platforms' own class names: Magento "old-price", PrestaShop
 # "regular-price", Shopify "compare-at-price"/"price--compare", Shopware "price-pseudo"
@@ -203,9 +250,12 @@ GENERIC_STOCK: tuple[Rule, ...] = tuple(
 
 
 def _texts(marks: Marks, rules: Iterable[Rule], limit: int = 3) -> list[str]:
+    """The text of each rule's first `limit` elements, leaving out the widgets that show
+    other products (their prices and stock are not this product's)."""
     texts = []
     for rule in rules:
-        for element in rule(marks)[:limit]:
+        mine = (e for e in rule(marks) if not marks.layout.in_other_products(e))
+        for element in islice(mine, limit):
             text = " ".join(element.xpath(".//text()[not(ancestor::script or ancestor::style)]"))
             if text := " ".join(text.split())[:300]:
                 texts.append(text)

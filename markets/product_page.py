@@ -175,6 +175,9 @@ def parse_product_page(url: str, html: str) -> ProductPage:
     availability = stock_from.availability if stock_from else None
     if stock_from is not None:
         sources["availability"] = _source(stock_from)
+    elif price is not None and marks.can_buy:  # a shop lets one buy only what it has
+        availability = page_stock.IN_STOCK
+        sources["availability"] = FieldSource("visible", CONFIDENCE["visible"])
     if original is None and price is not None:
         original = page_visible.struck_price(marks, shop, price)
         if original is not None:

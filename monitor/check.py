@@ -1,12 +1,14 @@
-"""One check of one goal: search the markets for it, then store what was seen in one
-transaction (deals, price history, alerts, the charge, the goal's bookkeeping).
+"""One check of one goal: search the markets for it and read its tracked product pages
+again, then store what was seen in one transaction (deals, price history, alerts, the
+charge, the goal's bookkeeping).
 
 A check belongs to a slot: the goal's last_checked_at when it was queued. The transaction
 stores only if the goal is still active and still at that slot, so two workers running
-the same slot, or a check racing a cancel, store once or not at all. The search runs
-before the transaction: no connection is held while the markets answer.
+the same slot, or a check racing a cancel, store once or not at all. The search and the
+page fetches run before the transaction: no connection is held while the markets answer.
 """
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core import alerts, goals, ledger, notifications
 from core.config import Settings
 from core.db import reading
-from core.deals import record_offers
+from core.deals import record_offers, trusted_origins
 from core.mailer import Mailer
 from core.models import Deal, Goal, Market, Notification, User
 from core.models.enums import (
@@ -33,6 +35,7 @@ from core.models.enums import (
     NotificationType,
 )
 from markets.search import SearchRequest, SearchResult, search
+from monitor.tracked import PageRead, read_pages, store_pages, tracked_pages
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,8 @@ async def check_goal(deps: MonitorDeps, goal_id: uuid.UUID, slot: datetime | Non
             return "slot already checked"
         price = await ledger.current_price(session, MARKET_SEARCH)
         balance = await session.scalar(select(User.token_balance).where(User.id == goal.user_id))
+        pages = await tracked_pages(session, goal.id)
+        trusted = await trusted_origins(session) if pages else frozenset[str]()
     now = datetime.now(UTC)
     if goal.end_date is not None and goal.end_date <= now:
         return await end_goal(
@@ -88,13 +93,24 @@ async def check_goal(deps: MonitorDeps, goal_id: uuid.UUID, slot: datetime | Non
         affordable(goal, balance, cost)
     except StopCheck as stop:
         return await end_goal(deps, goal, slot, GoalStatus.PAUSED, stop.event, str(stop))
-    result = await search(deps.sessions, deps.http, search_request(goal), settings=deps.settings)
+    result, reads = await asyncio.gather(
+        market_search(deps, goal, tracked=bool(pages)),
+        read_pages(deps.http, deps.settings, pages, trusted),
+    )
     try:
         async with deps.sessions() as session, session.begin():
-            return await store(session, deps.settings, goal, slot, result, cost)
+            return await store(session, deps.settings, goal, slot, result, reads, cost)
     except (ledger.InsufficientBalance, ledger.GoalTokenLimitExceeded) as refused:
         stop = refusal_reason(goal, refused, cost)
         return await end_goal(deps, goal, slot, GoalStatus.PAUSED, stop.event, str(stop))
+
+
+async def market_search(deps: MonitorDeps, goal: Goal, *, tracked: bool) -> SearchResult:
+    """The markets' offers for the goal; none asked when it has nothing to search for but
+    tracked pages (with neither, the search refuses the empty query)."""
+    if tracked and not goal.title.strip():
+        return SearchResult()
+    return await search(deps.sessions, deps.http, search_request(goal), settings=deps.settings)
 
 
 def affordable(goal: Goal, balance: Decimal, cost: Decimal) -> None:
@@ -155,6 +171,7 @@ async def store(
     seen: Goal,
     slot: datetime | None,
     result: SearchResult,
+    reads: list[PageRead],
     cost: Decimal,
 ) -> str:
     goal = await locked_goal(session, seen, slot)
@@ -163,10 +180,11 @@ async def store(
     reports = result.market_reports
     answered = {r.market for r in reports if r.status == "ok"}
     await market_notices(session, goal, result)
-    if not answered:
+    if not answered and not reads:
         why = "; ".join(f"{r.market.value}: {r.status} {r.detail}".strip() for r in reports)
-        return await failed(session, goal, why or "no market to ask")
-    observed = await record_offers(session, goal, result.offers)
+        return await failed(session, goal, why or "no market to ask and no page read")
+    page_offers = await store_pages(session, goal, reads)
+    observed = await record_offers(session, goal, result.offers + page_offers)
     await mark_missing(session, goal, answered, {seen.deal.id for seen in observed})
     entry = await ledger.deduct(
         session,
@@ -174,7 +192,12 @@ async def store(
         cost,
         description=f"goal check: {goal.title}"[:255],
         goal_id=goal.id,
-        meta={"service_type": MARKET_SEARCH, "goal_check": True, "offers": len(observed)},
+        meta={
+            "service_type": MARKET_SEARCH,
+            "goal_check": True,
+            "offers": len(observed),
+            "pages": len(reads),
+        },
     )
     await alerts.balance_crossed(
         session, goal.user_id, entry.balance + cost, entry.balance, settings.low_balance_threshold
@@ -182,7 +205,7 @@ async def store(
     state = dict(goal.meta_data.get("monitor") or {})
     state.update(failures=0, last_error=None, checks=int(state.get("checks", 0)) + 1)
     await finish(session, goal, state, datetime.now(UTC))
-    return f"stored {len(observed)} offers"
+    return f"stored {len(observed)} offers, {len(reads)} tracked pages read"
 
 
 async def failed(session: AsyncSession, goal: Goal, error: str) -> str:
@@ -224,7 +247,8 @@ async def mark_missing(
     session: AsyncSession, goal: Goal, answered: set[Any], seen: set[uuid.UUID]
 ) -> None:
     """Deals whose market answered without them count a miss (record_offers resets it);
-    after MISSES_TO_VANISH in a row they are expired: the listing is gone or out of reach."""
+    after MISSES_TO_VANISH in a row they are expired: the listing is gone or out of reach.
+    Tracked pages are not listings a search must find: their own page says (store_pages)."""
     misses = func.coalesce(Deal.meta_data["misses"].as_integer(), 0) + 1
     await session.execute(
         update(Deal)
@@ -232,6 +256,7 @@ async def mark_missing(
             Deal.goal_id == goal.id,
             Deal.status.in_((DealStatus.ACTIVE, DealStatus.SOLD_OUT)),
             Deal.id.not_in(seen),
+            Deal.meta_data["tracked"].as_boolean().is_not(True),
             Deal.meta_data["market"].as_string().in_([m.value for m in answered]),
         )
         .values(

@@ -87,8 +87,10 @@ DATA = Path(__file__).parent / "data"
 
 
 @contextmanager
-def serving_saved_pages() -> Iterator[str]:
-    """tests/data/*.html (product pages saved from the real sites) on a local server."""
+def serving_fixture_pages() -> Iterator[str]:
+    """tests/data/*.html on a local server: small pages we wrote ourselves, one per kind of
+    markup (JSON-LD, microdata, OpenGraph, no product), not saved from a real shop (those
+    are under tests/pages/)."""
     app = Starlette()
     app.mount("/", StaticFiles(directory=DATA))
     with serve_in_thread(app) as url:

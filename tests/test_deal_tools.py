@@ -20,7 +20,7 @@ from tests.markets_support import (
     market_settings,
     reset_markets,
     running_sandbox,
-    serving_saved_pages,
+    serving_fixture_pages,
     set_fault,
 )
 from tools.context import AgentContext
@@ -43,7 +43,7 @@ async def sandbox(settings, sessions):
 
 @pytest.fixture(scope="module")
 def pages():
-    with serving_saved_pages() as url:
+    with serving_fixture_pages() as url:
         yield url
 
 

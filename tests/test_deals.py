@@ -1,6 +1,6 @@
 """Deals against the sandbox and a real PostgreSQL: the upsert and price history over
 several days of moving prices, the user-scoped query with full-text search, and tracking
-saved product pages served locally."""
+our own fixture pages (tests/data/) served locally."""
 
 import asyncio
 import socket
@@ -33,7 +33,7 @@ from tests.markets_support import (
     market_settings,
     reset_markets,
     running_sandbox,
-    serving_saved_pages,
+    serving_fixture_pages,
     set_day,
 )
 
@@ -54,7 +54,7 @@ async def sandbox(settings, sessions):
 
 @pytest.fixture(scope="module")
 def pages():
-    with serving_saved_pages() as url:
+    with serving_fixture_pages() as url:
         yield url
 
 
@@ -223,7 +223,7 @@ async def test_concurrent_recording_never_duplicates_a_deal(sessions, sandbox, h
         ("walmart_opengraph.html", MarketType.WALMART, "79.00", DealStatus.ACTIVE, None),
     ],
 )
-async def test_track_saved_product_pages(
+async def test_track_fixture_product_pages(
     sessions, sandbox, pages, http, page, market, price, status, original
 ):
     user, goal = await make_user_goal(sessions)

@@ -20,7 +20,8 @@ from core.models.enums import (
     MarketType,
     NotificationType,
 )
-from monitor.check import MonitorDeps, check_goal
+from markets.tracking import track_product_url
+from monitor.check import MISSES_TO_VANISH, MonitorDeps, check_goal
 from monitor.queue import run_check
 from tests.markets_support import admin, market_settings, reset_markets, running_sandbox, set_fault
 from tests.monitor_support import eventually
@@ -338,3 +339,22 @@ async def test_a_check_that_breaks_counts_as_a_failure_not_a_retry_storm(deps, s
     assert after.last_checked_at is not None  # the slot is spent: not queued again at once
     assert after.meta_data["monitor"] == {"failures": 1, "last_error": "internal error: ValueError"}
     assert await charges(sessions, goal) == []
+
+
+async def test_a_tracked_page_is_read_at_every_check_and_never_counted_missing(deps, sessions):
+    """A page tracked for a monitor goal is not a listing the goal's search finds: its market
+    answering without it three times does not expire it; its own page is read each check."""
+    other = await new_goal(sessions, title="wireless headphones")
+    await check_goal(deps, other.id, None)
+    page_url = (await deals_of(sessions, other))[0].url  # a sandbox product page
+    goal = await new_goal(sessions, max_budget=Decimal("400"))
+    tracked = await track_product_url(
+        sessions, deps.http, goal.user_id, goal.id, page_url, allow_private=False, timeout_s=10
+    )
+    for _ in range(MISSES_TO_VANISH + 1):
+        outcome = await check_goal(deps, goal.id, (await reload(sessions, goal)).last_checked_at)
+        assert outcome.endswith("1 tracked pages read"), outcome
+    async with sessions() as session:
+        after = await session.get(Deal, tracked.id)
+        seen = await session.scalar(select(func.count()).where(PriceTracking.deal_id == tracked.id))
+    assert after.status == "active" and seen == MISSES_TO_VANISH + 2  # tracked, then each check
