@@ -346,7 +346,8 @@ async def test_a_tracked_page_is_read_at_every_check_and_never_counted_missing(d
     answering without it three times does not expire it; its own page is read each check."""
     other = await new_goal(sessions, title="wireless headphones")
     await check_goal(deps, other.id, None)
-    page_url = (await deals_of(sessions, other))[0].url  # a sandbox product page
+    # A sandbox product page, of an offer in stock (the sandbox sells some out)
+    page_url = next(d.url for d in await deals_of(sessions, other) if d.status == "active")
     goal = await new_goal(sessions, max_budget=Decimal("400"))
     tracked = await track_product_url(
         sessions, deps.http, goal.user_id, goal.id, page_url, allow_private=False, timeout_s=10
