@@ -25,6 +25,8 @@ from tests.asyncapi_support import (
 from tests.chat_accounts import registered_user
 from tests.chat_client import open_chat, recv, recv_until, send, until_closed
 
+pytestmark = pytest.mark.once  # the protocol document: which PostgreSQL serves makes no difference
+
 SPEC_SCHEMA = ROOT / "tests" / "contract" / "asyncapi-3.0.0.schema.json"
 
 

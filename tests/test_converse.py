@@ -17,6 +17,8 @@ from converse.script import load_script
 from tests.accounts_client import PASSWORD, bearer, new_email
 from tests.conversation_items import conversation_server
 
+pytestmark = pytest.mark.once  # the script runner: which PostgreSQL serves makes no difference
+
 SCRIPTS = Path(__file__).parent / "conversations"
 WRONG = """\
 name: a wrong budget

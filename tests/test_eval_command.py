@@ -18,6 +18,8 @@ from core.config import get_settings
 from core.models import ModelMetrics, User
 from tests.fake_openai import Text, ToolCalls, fake_openai
 
+pytestmark = pytest.mark.once  # the eval command: which PostgreSQL serves makes no difference
+
 OFFLINE_SUITE = """\
 cases:
   - {id: balance, say: "What's my balance?", expect: [get_balance]}

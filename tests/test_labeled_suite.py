@@ -7,6 +7,8 @@ import pytest
 from agent.evaluation import load_suite, run_suite, score
 from tests.markets_support import admin, market_settings, reset_markets, running_sandbox
 
+pytestmark = pytest.mark.once  # understanding requests: which PostgreSQL serves makes no difference
+
 # What the offline model reaches today (README, "The offline model"); a change that lowers
 # a figure fails here, and prints the turns it missed.
 FLOOR = {"f1": 1.0, "argument_accuracy": 1.0, "tool_accuracy": 1.0}

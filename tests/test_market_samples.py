@@ -26,6 +26,9 @@ from markets.bestbuy import parse_item as bestbuy_item
 from markets.sandbox.credentials import sandbox_settings
 from tests.live_server import serve_in_thread
 
+# parsing real API bodies: which PostgreSQL serves makes no difference
+pytestmark = pytest.mark.once
+
 SAMPLES = Path(__file__).parent / "samples"
 
 

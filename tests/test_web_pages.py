@@ -11,6 +11,9 @@ from markets.sandbox.catalog import default_catalog
 from markets.sandbox.credentials import sandbox_settings
 from tests.live_server import serve_in_thread
 
+# static pages and headers: which PostgreSQL serves makes no difference
+pytestmark = pytest.mark.once
+
 
 async def test_pages_and_their_files_are_served_with_a_strict_policy(live_server):
     async with httpx.AsyncClient(base_url=live_server) as http:
