@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from lxml.html import HtmlElement
+from lxml import etree
+from lxml.etree import _Element as Element
 
 from markets import page_money, page_stock
 from markets.page_layout import Layout
@@ -20,6 +21,8 @@ OFFER_TYPES = {"offer", "aggregateoffer"}
 MAX_DEPTH = 40  # deeper JSON-LD is no product data anyone wrote by hand
 MAX_NODES = 5000
 INFO_KEYS = ("name", "description", "image", "brand", "sku", "mpn", "gtin", "seller")
+# An element's text and its descendants' (lxml.html's text_content()).
+text_content = etree.XPath("string()", smart_strings=False)
 
 
 @dataclass
@@ -66,7 +69,7 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _json_documents(tree: HtmlElement) -> list[Any]:
+def _json_documents(tree: Element) -> list[Any]:
     """Each JSON-LD script's JSON; one that is not JSON (or nests absurdly) is skipped."""
     documents = []
     for script in tree.xpath('//script[contains(translate(@type, "JSONLD", "jsonld"), "ld+json")]'):
@@ -124,7 +127,7 @@ def _offer(node: dict[str, Any], source: str, url: str) -> OfferSeen:
     )
 
 
-def from_json_ld(tree: HtmlElement, url: str) -> Found:
+def from_json_ld(tree: Element, url: str) -> Found:
     found = Found("json-ld")
     for document in _json_documents(tree):
         for node, in_product in _dicts(document):
@@ -146,22 +149,22 @@ def from_json_ld(tree: HtmlElement, url: str) -> Found:
     return found
 
 
-def _item_value(element: HtmlElement) -> str:
+def _item_value(element: Element) -> str:
     if "itemscope" in element.attrib:  # a nested item (a seller, a brand): its name
         named = element.xpath('.//*[@itemprop="name"]')
         return _item_value(named[0]) if named else ""
     for attribute in ("content", "href", "src", "value", "datetime"):
         if (value := element.get(attribute)) is not None:
             return value
-    return element.text_content()
+    return text_content(element)
 
 
-def from_microdata(tree: HtmlElement, url: str) -> Found:
+def from_microdata(tree: Element, url: str) -> Found:
     """Microdata (itemprop) and RDFa (property="schema:price" and the like) offers: the
     properties of each Offer or Product scope, nearest scope first."""
     found = Found("microdata")
     layout = Layout(tree)
-    groups: dict[HtmlElement | None, list[OfferSeen]] = {}  # offers by their Product
+    groups: dict[Element | None, list[OfferSeen]] = {}  # offers by their Product
     for scope in tree.xpath("//*[@itemtype]"):
         kind = scope.get("itemtype", "").rstrip("/").rsplit("/", 1)[-1].lower()
         if kind in PRODUCT_TYPES:
@@ -192,7 +195,7 @@ def from_microdata(tree: HtmlElement, url: str) -> Found:
     return found
 
 
-def _outer_product(scope: HtmlElement) -> HtmlElement | None:
+def _outer_product(scope: Element) -> Element | None:
     """The outermost Product scope holding `scope` (itself included); None for an Offer
     that belongs to no Product."""
     outer = None
@@ -203,7 +206,7 @@ def _outer_product(scope: HtmlElement) -> HtmlElement | None:
     return outer
 
 
-def _main_offers(groups: dict[HtmlElement | None, list[OfferSeen]]) -> list[OfferSeen]:
+def _main_offers(groups: dict[Element | None, list[OfferSeen]]) -> list[OfferSeen]:
     """The offers of the page's own product: the first Product (in page order) with
     offers, or the Offers belonging to no Product when they come first. Offers in the
     widgets showing other products were left out already."""
@@ -221,7 +224,7 @@ META_CURRENCY = ("product:sale_price:currency", "product:price:currency", "og:pr
 META_STOCK = ("product:availability", "og:availability", "availability")
 
 
-def meta_tags(tree: HtmlElement) -> dict[str, str]:
+def meta_tags(tree: Element) -> dict[str, str]:
     """<meta property|name=… content=…>, first of each name, names in lower case."""
     tags: dict[str, str] = {}
     for meta in tree.xpath("//meta[@content]"):

@@ -13,14 +13,16 @@ from decimal import Decimal
 from itertools import islice
 from urllib.parse import urlsplit
 
-from lxml.html import HtmlElement
+from lxml import etree
+from lxml.etree import _Element as Element
 
 from markets import page_money, page_stock
 from markets.page_layout import Layout
-from markets.page_structured import OfferSeen
+from markets.page_structured import OfferSeen, text_content
 
 BUY_WORDS = ("addtocart", "addcart", "cartadd", "addtobasket", "addtobag", "buynow", "oneclick")
 BUY_TAGS = {"button", "input", "a"}
+SKIPPED_TAGS = {"script", "style"}
 STRUCK_TAGS = {"s", "del"}
 # An element saying only "Price:" (in several languages): the price follows it.
 PRICE_LABEL = re.compile(
@@ -33,31 +35,42 @@ NOT_THE_PRICE = ("old", "was", "regular", "compare", "list", "strike", "pseudo",
 # ... as a whole part of a price's class name: "priceWas", "price--list", not "listing".
 NOT_THE_PRICE_PART = re.compile(rf"(?:^|[-_])(?:{'|'.join(NOT_THE_PRICE)})(?:$|[-_])")
 
+# The class names the rules look up (_named adds its own), besides any naming a price:
+# Marks indexes only these.
+LOOKED_UP_CLASSES = {"main", *NOT_THE_PRICE}
+
+
+def _is_looked_up(name: str) -> bool:
+    return "price" in name or name in LOOKED_UP_CLASSES
+
 
 class Marks:
-    """A page's elements by id and by class (lower case), its price labels, elements
-    whose id names a price, struck-through elements, and whether it has a buy button,
-    from one walk of the tree."""
+    """A page's elements by id and by the class names the rules look up (lower case), its
+    price labels, elements whose id names a price, struck-through elements, and whether it
+    has a buy button, from one walk of the tree."""
 
-    def __init__(self, tree: HtmlElement) -> None:
-        self.ids: dict[str, HtmlElement] = {}
-        self.classes: dict[str, list[HtmlElement]] = defaultdict(list)
-        self.struck: list[HtmlElement] = []
-        self.price_ids: list[HtmlElement] = []  # id="…price…", in document order
-        self.item_prices: list[HtmlElement] = []  # itemprop="price", its shown text
-        self.labels: list[HtmlElement] = []  # elements reading only "Price:"
-        self.list_labels: list[HtmlElement] = []  # ... only "RRP:"
+    def __init__(self, tree: Element) -> None:
+        self.ids: dict[str, Element] = {}
+        self.classes: dict[str, list[Element]] = defaultdict(list)
+        self.struck: list[Element] = []
+        self.price_ids: list[Element] = []  # id="…price…", in document order
+        self.item_prices: list[Element] = []  # itemprop="price", its shown text
+        self.labels: list[Element] = []  # elements reading only "Price:"
+        self.list_labels: list[Element] = []  # ... only "RRP:"
         self.can_buy = False
-        self.title: HtmlElement | None = None  # the first <h1>: the product's name
+        self.title: Element | None = None  # the first <h1>: the product's name
         self.layout = Layout(tree)
-        for element in tree.iter():
+        # Each class attribute's names worth indexing, worked out once per distinct value:
+        # most elements share a few values, and most names are no rule's.
+        looked_up: dict[str, tuple[str, ...]] = {}
+        for element in tree.iter(etree.Element):  # elements only: no comments
             tag = element.tag
-            if not isinstance(tag, str) or tag in ("script", "style"):
+            if tag in SKIPPED_TAGS:
                 continue
-            attrib = element.attrib
-            if attrib.get("itemprop") == "price" and "itemscope" not in attrib:
+            get = element.get
+            if get("itemprop") == "price" and get("itemscope") is None:
                 self.item_prices.append(element)
-            if identity := attrib.get("id"):
+            if identity := get("id"):
                 self.ids.setdefault(identity, element)
                 if "price" in identity.lower():
                     self.price_ids.append(element)
@@ -67,29 +80,34 @@ class Marks:
                     self.labels.append(element)
                 elif LIST_LABEL.fullmatch(label):
                     self.list_labels.append(element)
-            classes = attrib.get("class", "").lower()
-            for name in classes.split():
-                self.classes[name].append(element)
+            if classes := get("class"):
+                names = looked_up.get(classes)
+                if names is None:
+                    names = looked_up[classes] = tuple(
+                        name for name in classes.lower().split() if _is_looked_up(name)
+                    )
+                for name in names:
+                    self.classes[name].append(element)
             if tag == "h1" and self.title is None:
                 self.title = element
             if tag in STRUCK_TAGS:
                 self.struck.append(element)
             elif tag in BUY_TAGS and not self.can_buy:
-                named = (identity, classes, attrib.get("name"), attrib.get("onclick"))
+                named = (identity, (classes or "").lower(), get("name"), get("onclick"))
                 if tag == "button":  # its own words ("Add to Cart")
-                    named += (element.text_content()[:40],)
+                    named += (text_content(element)[:40],)
                 elif tag == "input":
-                    named += (attrib.get("value"),)
+                    named += (get("value"),)
                 words = " ".join(filter(None, named)).lower()
                 words = words.replace("-", "").replace("_", "").replace(" ", "")
                 self.can_buy = any(word in words for word in BUY_WORDS)
 
-    def named(self, name: str) -> list[HtmlElement]:
+    def named(self, name: str) -> list[Element]:
         """Elements with `name` as their id or among their classes."""
         by_id = self.ids.get(name)
         return ([by_id] if by_id is not None else []) + self.classes.get(name.lower(), [])
 
-    def within(self, identity: str, *classes: str) -> list[HtmlElement]:
+    def within(self, identity: str, *classes: str) -> list[Element]:
         """Elements inside #identity carrying each of `classes`, in turn."""
         found = [self.ids[identity]] if identity in self.ids else []
         for name in classes:
@@ -102,7 +120,7 @@ class Marks:
         return found
 
 
-Rule = Callable[[Marks], list[HtmlElement]]
+Rule = Callable[[Marks], list[Element]]
 
 
 def _by_id(identity: str) -> Rule:
@@ -114,6 +132,7 @@ def _inside(identity: str, *classes: str) -> Rule:
 
 
 def _named(name: str) -> Rule:
+    LOOKED_UP_CLASSES.add(name.lower())
     return lambda marks: marks.named(name)
 
 
@@ -142,12 +161,12 @@ AMAZON_ORIGINALS: tuple[Rule, ...] = (
 AMAZON_STOCK: tuple[Rule, ...] = (_by_id("availability"), _by_id("outOfStock"))
 
 
-def _price_and_main(marks: Marks) -> list[HtmlElement]:
+def _price_and_main(marks: Marks) -> list[Element]:
     main = set(marks.classes.get("main", []))
     return [element for element in marks.classes.get("price", []) if element in main]
 
 
-def _price_in_cart_form(marks: Marks) -> list[HtmlElement]:
+def _price_in_cart_form(marks: Marks) -> list[Element]:
     """A price inside the form that puts the product in the cart."""
     return [
         element
@@ -159,7 +178,7 @@ def _price_in_cart_form(marks: Marks) -> list[HtmlElement]:
     ]
 
 
-def _price_beside_title(marks: Marks) -> list[HtmlElement]:
+def _price_beside_title(marks: Marks) -> list[Element]:
     """An element whose class names a price (not a list price) in the block holding the
     product's title, its <h1>: shops put the price right by the name."""
     block = marks.title.getparent() if marks.title is not None else None
@@ -176,7 +195,7 @@ def _price_beside_title(marks: Marks) -> list[HtmlElement]:
     ]
 
 
-def _labelled(labels: list[HtmlElement]) -> list[HtmlElement]:
+def _labelled(labels: list[Element]) -> list[Element]:
     """What holds a label and the amount after it ("<b>Price:</b> £60"), or the label
     itself when the amount is inside it ("<span>RRP: <b>£749.99</b></span>")."""
     return [
@@ -186,7 +205,7 @@ def _labelled(labels: list[HtmlElement]) -> list[HtmlElement]:
     ]
 
 
-def _struck_prices(marks: Marks) -> list[HtmlElement]:
+def _struck_prices(marks: Marks) -> list[Element]:
     """<s>/<del> that are, or sit inside, a price element."""
     return [
         element
@@ -195,7 +214,7 @@ def _struck_prices(marks: Marks) -> list[HtmlElement]:
     ]
 
 
-def _list_prices(marks: Marks) -> list[HtmlElement]:
+def _list_prices(marks: Marks) -> list[Element]:
     """Elements whose class names a price other than the one to pay ("priceWas",
     "price--list", "old-price-box"), or only that ("old") inside a price element."""
     named = [
