@@ -8,8 +8,9 @@ The rules look elements up by id and class in an index made in one walk of the t
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
+from functools import cached_property
 from itertools import islice
 from urllib.parse import urlsplit
 
@@ -21,8 +22,9 @@ from markets.page_layout import Layout
 from markets.page_structured import OfferSeen, text_content
 
 BUY_WORDS = ("addtocart", "addcart", "cartadd", "addtobasket", "addtobag", "buynow", "oneclick")
-BUY_TAGS = {"button", "input", "a"}
+BUY_TAGS = ("button", "input", "a")
 SKIPPED_TAGS = {"script", "style"}
+SHOWN_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style)]", smart_strings=False)
 STRUCK_TAGS = {"s", "del"}
 # An element saying only "Price:" (in several languages): the price follows it.
 PRICE_LABEL = re.compile(
@@ -44,10 +46,24 @@ def _is_looked_up(name: str) -> bool:
     return "price" in name or name in LOOKED_UP_CLASSES
 
 
+def _is_buy_button(element: Element) -> bool:
+    """A button, input or link whose id, class, name, onclick or own words say "add to
+    cart" or "buy now"."""
+    get = element.get
+    named = (get("id"), get("class", "").lower(), get("name"), get("onclick"))
+    if element.tag == "button":  # its own words ("Add to Cart")
+        named += (text_content(element)[:40],)
+    elif element.tag == "input":
+        named += (get("value"),)
+    words = " ".join(filter(None, named)).lower()
+    words = words.replace("-", "").replace("_", "").replace(" ", "")
+    return any(word in words for word in BUY_WORDS)
+
+
 class Marks:
     """A page's elements by id and by the class names the rules look up (lower case), its
-    price labels, elements whose id names a price, struck-through elements, and whether it
-    has a buy button, from one walk of the tree."""
+    price labels, elements whose id names a price and struck-through elements, from one
+    walk of the tree; whether it has a buy button when asked."""
 
     def __init__(self, tree: Element) -> None:
         self.ids: dict[str, Element] = {}
@@ -57,7 +73,7 @@ class Marks:
         self.item_prices: list[Element] = []  # itemprop="price", its shown text
         self.labels: list[Element] = []  # elements reading only "Price:"
         self.list_labels: list[Element] = []  # ... only "RRP:"
-        self.can_buy = False
+        self.tree = tree
         self.title: Element | None = None  # the first <h1>: the product's name
         self.layout = Layout(tree)
         # Each class attribute's names worth indexing, worked out once per distinct value:
@@ -92,15 +108,11 @@ class Marks:
                 self.title = element
             if tag in STRUCK_TAGS:
                 self.struck.append(element)
-            elif tag in BUY_TAGS and not self.can_buy:
-                named = (identity, (classes or "").lower(), get("name"), get("onclick"))
-                if tag == "button":  # its own words ("Add to Cart")
-                    named += (text_content(element)[:40],)
-                elif tag == "input":
-                    named += (get("value"),)
-                words = " ".join(filter(None, named)).lower()
-                words = words.replace("-", "").replace("_", "").replace(" ", "")
-                self.can_buy = any(word in words for word in BUY_WORDS)
+
+    @cached_property
+    def can_buy(self) -> bool:
+        """The page has a buy button (asked only when no source states the stock)."""
+        return any(_is_buy_button(e) for e in self.tree.iter(*BUY_TAGS))
 
     def named(self, name: str) -> list[Element]:
         """Elements with `name` as their id or among their classes."""
@@ -268,20 +280,18 @@ GENERIC_STOCK: tuple[Rule, ...] = tuple(
 )
 
 
-def _texts(marks: Marks, rules: Iterable[Rule], limit: int = 3) -> list[str]:
+def _texts(marks: Marks, rules: Iterable[Rule], limit: int = 3) -> Iterator[str]:
     """The text of each rule's first `limit` elements, leaving out the widgets that show
-    other products (their prices and stock are not this product's)."""
-    texts = []
+    other products (their prices and stock are not this product's); each rule is tried
+    only when the texts before it did not do."""
     for rule in rules:
         mine = (e for e in rule(marks) if not marks.layout.in_other_products(e))
         for element in islice(mine, limit):
-            text = " ".join(element.xpath(".//text()[not(ancestor::script or ancestor::style)]"))
-            if text := " ".join(text.split())[:300]:
-                texts.append(text)
-    return texts
+            if text := " ".join(" ".join(SHOWN_TEXT(element)).split())[:300]:
+                yield text
 
 
-def _first_price(texts: list[str], url: str) -> OfferSeen | None:
+def _first_price(texts: Iterable[str], url: str) -> OfferSeen | None:
     for text in texts:
         price, symbol = page_money.amount(text)
         if price is not None:

@@ -7,6 +7,7 @@ import ipaddress
 import socket
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache, partial
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -149,14 +150,18 @@ def parse_product_page(url: str, html: str) -> ProductPage:
     shop = _shop_url(tree, tags, url)
     found = [from_json_ld(tree, shop), from_microdata(tree, shop), from_meta(tags, shop)]
     meta = found[2].offers[0] if found[2].offers else None
-    picks = [(f, _best_offer(f.offers)) for f in found]
-    structured = [(f, o) for f, o in picks if o is not None]
-    priced = next((o for _, o in structured if o.price is not None), None)
-    marks = page_visible.Marks(tree)
-    visible = page_visible.read(marks, shop)
-    if priced is None and visible is not None and visible.price is not None:
-        priced = visible
-    offers = [o for _, o in structured] + ([visible] if visible else [])
+    offers = [o for f in found if (o := _best_offer(f.offers)) is not None]
+    priced = next((o for o in offers if o.price is not None), None)
+    marks = cache(partial(page_visible.Marks, tree))  # the visible page, read when needed
+    # The visible page's price, currency and stock count only where no structured offer
+    # states them: the choices below take the structured ones first.
+    currency_said = any(o.currency for o in offers)
+    stock_said = any(o.availability for o in offers)
+    if priced is None or not (currency_said and stock_said):
+        visible = page_visible.read(marks(), shop)
+        if priced is None and visible is not None and visible.price is not None:
+            priced = visible
+        offers += [visible] if visible else []
     # A product named with no price and no stock either is no product page: news sites
     # name their paper a Product for its paywall. Amazon shows its products without one.
     stated = any(f.is_product for f in found) and any(o.availability for o in offers)
@@ -182,11 +187,11 @@ def parse_product_page(url: str, html: str) -> ProductPage:
     availability = stock_from.availability if stock_from else None
     if stock_from is not None:
         sources["availability"] = _source(stock_from)
-    elif price is not None and marks.can_buy:  # a shop lets one buy only what it has
+    elif price is not None and marks().can_buy:  # a shop lets one buy only what it has
         availability = page_stock.IN_STOCK
         sources["availability"] = FieldSource("visible", CONFIDENCE["visible"])
     if original is None and price is not None:
-        original = page_visible.struck_price(marks, shop, price)
+        original = page_visible.struck_price(marks(), shop, price)
         if original is not None:
             sources["original_price"] = FieldSource("visible", CONFIDENCE["visible"])
     return _page(url, tree, found, price, currency or "USD", original, availability, sources)
