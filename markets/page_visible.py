@@ -25,13 +25,20 @@ BUY_WORDS = ("addtocart", "addcart", "cartadd", "addtobasket", "addtobag", "buyn
 BUY_TAGS = ("button", "input", "a")
 SKIPPED_TAGS = {"script", "style"}
 SHOWN_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style)]", smart_strings=False)
-STRUCK_TAGS = {"s", "del"}
-# An element saying only "Price:" (in several languages): the price follows it.
-PRICE_LABEL = re.compile(
-    r"(?:our |your |sale |unit )?(?:price|preis|prix|precio|prezzo|prijs|preço)\s*:?", re.I
+STRUCK_TAGS = ("s", "del")
+# An element saying only "Price:" (in several languages): the price follows it; or only
+# "RRP:", "Was:", "UVP:" before a list price.
+LABEL = re.compile(
+    r"(?P<price>(?:our |your |sale |unit )?(?:price|preis|prix|precio|prezzo|prijs|preço)\s*:?)"
+    r"|(?:rrp|was|list price|msrp|uvp|statt|prix conseillé)\s*:?",
+    re.I,
 )
-# ... and "RRP:", "Was:", "UVP:" before a list price.
-LIST_LABEL = re.compile(r"(?:rrp|was|list price|msrp|uvp|statt|prix conseillé)\s*:?", re.I)
+IDS_FILED = etree.XPath("id($id)")
+FIRST_WITH_ID = etree.XPath("(//*[@id=$id][not(self::script or self::style)])[1]")
+WITH_ID = etree.XPath("//*[@id != ''][not(self::script or self::style)]")
+ITEM_PRICES = etree.XPath(
+    '//*[@itemprop="price"][not(@itemscope)][not(self::script or self::style)]'
+)
 # Parts of a class name that mark a price other than the one to pay.
 NOT_THE_PRICE = ("old", "was", "regular", "compare", "list", "strike", "pseudo", "retail")
 # ... as a whole part of a price's class name: "priceWas", "price--list", not "listing".
@@ -61,53 +68,81 @@ def _is_buy_button(element: Element) -> bool:
 
 
 class Marks:
-    """A page's elements by id and by the class names the rules look up (lower case), its
-    price labels, elements whose id names a price and struck-through elements, from one
-    walk of the tree; whether it has a buy button when asked."""
+    """A page's elements as the rules look them up: by id, by the class names the rules
+    read (lower case), its price labels, elements whose id names a price, struck-through
+    elements and whether it has a buy button. Each index is made when a rule first asks
+    for it: a page whose structured data says all rarely needs them all, Amazon's rules
+    need only ids."""
 
     def __init__(self, tree: Element) -> None:
-        self.ids: dict[str, Element] = {}
-        self.classes: dict[str, list[Element]] = defaultdict(list)
-        self.struck: list[Element] = []
-        self.price_ids: list[Element] = []  # id="…price…", in document order
-        self.item_prices: list[Element] = []  # itemprop="price", its shown text
-        self.labels: list[Element] = []  # elements reading only "Price:"
-        self.list_labels: list[Element] = []  # ... only "RRP:"
         self.tree = tree
-        self.title: Element | None = None  # the first <h1>: the product's name
         self.layout = Layout(tree)
+        self.title = next(tree.iter("h1"), None)  # the first <h1>: the product's name
+
+    def by_id(self, identity: str) -> Element | None:
+        """The first element (no script or style) with this id (one without spaces).
+
+        libxml2 files every id (and <a name>) in a table as it parses, the first element
+        holding each: a miss there is a miss on the page."""
+        filed = IDS_FILED(self.tree, id=identity)
+        if not filed:
+            return None
+        if filed[0].get("id") == identity and filed[0].tag not in SKIPPED_TAGS:
+            return filed[0]
+        return next(iter(FIRST_WITH_ID(self.tree, id=identity)), None)
+
+    @cached_property
+    def _walked(self) -> tuple[dict[str, list[Element]], list[Element], list[Element]]:
+        """The class index and the price and list price labels, from one walk of the tree."""
+        classes: dict[str, list[Element]] = defaultdict(list)
+        labels: list[Element] = []
+        list_labels: list[Element] = []
         # Each class attribute's names worth indexing, worked out once per distinct value:
         # most elements share a few values, and most names are no rule's.
         looked_up: dict[str, tuple[str, ...]] = {}
-        for element in tree.iter(etree.Element):  # elements only: no comments
-            tag = element.tag
-            if tag in SKIPPED_TAGS:
-                continue
-            get = element.get
-            if get("itemprop") == "price" and get("itemscope") is None:
-                self.item_prices.append(element)
-            if identity := get("id"):
-                self.ids.setdefault(identity, element)
-                if "price" in identity.lower():
-                    self.price_ids.append(element)
-            text = element.text
-            if text and len(text) < 40 and (label := text.strip()):
-                if PRICE_LABEL.fullmatch(label):
-                    self.labels.append(element)
-                elif LIST_LABEL.fullmatch(label):
-                    self.list_labels.append(element)
-            if classes := get("class"):
-                names = looked_up.get(classes)
+        for element in self.tree.iter(etree.Element):  # elements only: no comments
+            if attribute := element.get("class"):
+                names = looked_up.get(attribute)
                 if names is None:
-                    names = looked_up[classes] = tuple(
-                        name for name in classes.lower().split() if _is_looked_up(name)
+                    names = looked_up[attribute] = tuple(
+                        name for name in attribute.lower().split() if _is_looked_up(name)
                     )
-                for name in names:
-                    self.classes[name].append(element)
-            if tag == "h1" and self.title is None:
-                self.title = element
-            if tag in STRUCK_TAGS:
-                self.struck.append(element)
+                if names and element.tag not in SKIPPED_TAGS:
+                    for name in names:
+                        classes[name].append(element)
+            text = element.text
+            label = text and len(text) < 40 and LABEL.fullmatch(text.strip())
+            if label and element.tag not in SKIPPED_TAGS:
+                (labels if label["price"] else list_labels).append(element)
+        return classes, labels, list_labels
+
+    @property
+    def classes(self) -> dict[str, list[Element]]:
+        return self._walked[0]
+
+    @property
+    def labels(self) -> list[Element]:
+        """Elements reading only "Price:"."""
+        return self._walked[1]
+
+    @property
+    def list_labels(self) -> list[Element]:
+        """Elements reading only "RRP:"."""
+        return self._walked[2]
+
+    @cached_property
+    def item_prices(self) -> list[Element]:
+        """itemprop="price" elements that are no item of their own: their shown text."""
+        return ITEM_PRICES(self.tree)
+
+    @cached_property
+    def price_ids(self) -> list[Element]:
+        """Elements whose id names a price, in document order."""
+        return [e for e in WITH_ID(self.tree) if "price" in e.get("id").lower()]
+
+    @cached_property
+    def struck(self) -> list[Element]:
+        return list(self.tree.iter(*STRUCK_TAGS))
 
     @cached_property
     def can_buy(self) -> bool:
@@ -116,12 +151,12 @@ class Marks:
 
     def named(self, name: str) -> list[Element]:
         """Elements with `name` as their id or among their classes."""
-        by_id = self.ids.get(name)
+        by_id = self.by_id(name)
         return ([by_id] if by_id is not None else []) + self.classes.get(name.lower(), [])
 
     def within(self, identity: str, *classes: str) -> list[Element]:
         """Elements inside #identity carrying each of `classes`, in turn."""
-        found = [self.ids[identity]] if identity in self.ids else []
+        found = [by_id] if (by_id := self.by_id(identity)) is not None else []
         for name in classes:
             found = [
                 inner
