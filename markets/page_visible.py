@@ -22,6 +22,7 @@ from markets.page_layout import Layout
 from markets.page_structured import OfferSeen, text_content
 
 BUY_WORDS = ("addtocart", "addcart", "cartadd", "addtobasket", "addtobag", "buynow", "oneclick")
+BUY_WORD = re.compile("|".join(BUY_WORDS))
 BUY_TAGS = ("button", "input", "a")
 SKIPPED_TAGS = {"script", "style"}
 SHOWN_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style)]", smart_strings=False)
@@ -35,10 +36,6 @@ LABEL = re.compile(
 )
 IDS_FILED = etree.XPath("id($id)")
 FIRST_WITH_ID = etree.XPath("(//*[@id=$id][not(self::script or self::style)])[1]")
-WITH_ID = etree.XPath("//*[@id != ''][not(self::script or self::style)]")
-ITEM_PRICES = etree.XPath(
-    '//*[@itemprop="price"][not(@itemscope)][not(self::script or self::style)]'
-)
 # Parts of a class name that mark a price other than the one to pay.
 NOT_THE_PRICE = ("old", "was", "regular", "compare", "list", "strike", "pseudo", "retail")
 # ... as a whole part of a price's class name: "priceWas", "price--list", not "listing".
@@ -53,6 +50,10 @@ def _is_looked_up(name: str) -> bool:
     return "price" in name or name in LOOKED_UP_CLASSES
 
 
+def _shown(element: Element) -> bool:
+    return element.tag not in SKIPPED_TAGS
+
+
 def _is_buy_button(element: Element) -> bool:
     """A button, input or link whose id, class, name, onclick or own words say "add to
     cart" or "buy now"."""
@@ -64,7 +65,7 @@ def _is_buy_button(element: Element) -> bool:
         named += (get("value"),)
     words = " ".join(filter(None, named)).lower()
     words = words.replace("-", "").replace("_", "").replace(" ", "")
-    return any(word in words for word in BUY_WORDS)
+    return BUY_WORD.search(words) is not None
 
 
 class Marks:
@@ -87,7 +88,7 @@ class Marks:
         filed = IDS_FILED(self.tree, id=identity)
         if not filed:
             return None
-        if filed[0].get("id") == identity and filed[0].tag not in SKIPPED_TAGS:
+        if filed[0].get("id") == identity and _shown(filed[0]):
             return filed[0]
         return next(iter(FIRST_WITH_ID(self.tree, id=identity)), None)
 
@@ -107,12 +108,12 @@ class Marks:
                     names = looked_up[attribute] = tuple(
                         name for name in attribute.lower().split() if _is_looked_up(name)
                     )
-                if names and element.tag not in SKIPPED_TAGS:
+                if names and _shown(element):
                     for name in names:
                         classes[name].append(element)
             text = element.text
             label = text and len(text) < 40 and LABEL.fullmatch(text.strip())
-            if label and element.tag not in SKIPPED_TAGS:
+            if label and _shown(element):
                 (labels if label["price"] else list_labels).append(element)
         return classes, labels, list_labels
 
@@ -131,14 +132,27 @@ class Marks:
         return self._walked[2]
 
     @cached_property
+    def _priced(self) -> tuple[list[Element], list[Element]]:
+        """itemprop="price" elements and elements whose id names a price, from one walk
+        (cheaper than XPath's attribute tests)."""
+        item_prices, price_ids = [], []
+        for element in self.tree.iter(etree.Element):
+            get = element.get
+            if get("itemprop") == "price" and get("itemscope") is None and _shown(element):
+                item_prices.append(element)
+            if (identity := get("id")) and "price" in identity.lower() and _shown(element):
+                price_ids.append(element)
+        return item_prices, price_ids
+
+    @property
     def item_prices(self) -> list[Element]:
         """itemprop="price" elements that are no item of their own: their shown text."""
-        return ITEM_PRICES(self.tree)
+        return self._priced[0]
 
-    @cached_property
+    @property
     def price_ids(self) -> list[Element]:
         """Elements whose id names a price, in document order."""
-        return [e for e in WITH_ID(self.tree) if "price" in e.get("id").lower()]
+        return self._priced[1]
 
     @cached_property
     def struck(self) -> list[Element]:

@@ -136,8 +136,9 @@ def _shop_url(tree: Any, tags: dict[str, str], url: str) -> str:
     """The page's own address (its canonical link, else og:url) when it names one: which
     shop's rules and currency apply, wherever the page was fetched from (a mirror, a
     proxy, a saved copy)."""
-    named = tree.xpath('//link[@rel="canonical"]/@href') or [tags.get("og:url", "")]
-    canonical = str(named[0]).strip()
+    links = (link.get("href") for link in tree.iter("link") if link.get("rel") == "canonical")
+    named = next((href for href in links if href is not None), tags.get("og:url", ""))
+    canonical = named.strip()
     return canonical if urlsplit(canonical).scheme in ("http", "https") else url
 
 
