@@ -31,8 +31,8 @@ class Layout:
     widget, whatever its class says."""
 
     def __init__(self, tree: Element) -> None:
-        title = next(tree.iter("h1"), None)
-        self.holds_title = set(title.iterancestors()) if title is not None else set()
+        self.title = next(tree.iter("h1"), None)
+        self.holds_title = set(self.title.iterancestors()) if self.title is not None else set()
 
     def in_other_products(self, element: Element) -> bool:
         """The element is, or sits inside, a widget showing other products."""

@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache, partial
 from typing import Any
 
 from lxml import etree
@@ -153,8 +154,9 @@ def from_json_ld(tree: Element, url: str) -> Found:
 
 def _item_value(element: Element) -> str:
     if "itemscope" in element.attrib:  # a nested item (a seller, a brand): its name
-        named = element.xpath('.//*[@itemprop="name"]')
-        return _item_value(named[0]) if named else ""
+        inside = element.iterdescendants(etree.Element)
+        named = next((e for e in inside if e.get("itemprop") == "name"), None)
+        return _item_value(named) if named is not None else ""
     for attribute in ("content", "href", "src", "value", "datetime"):
         if (value := element.get(attribute)) is not None:
             return value
@@ -165,16 +167,19 @@ def from_microdata(tree: Element, url: str) -> Found:
     """Microdata (itemprop) and RDFa (property="schema:price" and the like) offers: the
     properties of each Offer or Product scope, nearest scope first."""
     found = Found("microdata")
-    layout = Layout(tree)
+    layout = cache(partial(Layout, tree))  # asked only of a priced scope
     groups: dict[Element | None, list[OfferSeen]] = {}  # offers by their Product
-    for scope in tree.xpath("//*[@itemtype]"):
+    # lxml's walks and Python's attribute reads: libxml2's XPath attribute tests cost more.
+    for scope in (e for e in tree.iter(etree.Element) if e.get("itemtype") is not None):
         kind = scope.get("itemtype", "").rstrip("/").rsplit("/", 1)[-1].lower()
         if kind in PRODUCT_TYPES:
             found.is_product = True
         if kind not in PRODUCT_TYPES | OFFER_TYPES:
             continue
         props: dict[str, str] = {}
-        for element in scope.xpath(".//*[@itemprop]"):
+        for element in scope.iterdescendants(etree.Element):
+            if element.get("itemprop") is None:
+                continue
             owner = next(element.iterancestors(), None)
             while owner is not None and owner is not scope and "itemscope" not in owner.attrib:
                 owner = owner.getparent()
@@ -191,7 +196,7 @@ def from_microdata(tree: Element, url: str) -> Found:
         if kind in OFFER_TYPES and (seller := (props.get("seller") or "").strip()):
             found.info.setdefault("seller", seller[:255])
         priced = kind in OFFER_TYPES or {"price", "lowprice", "availability"} & props.keys()
-        if priced and not layout.in_other_products(scope):
+        if priced and not layout().in_other_products(scope):
             groups.setdefault(_outer_product(scope), []).append(_offer(props, "microdata", url))
     found.offers = _main_offers(groups)
     return found

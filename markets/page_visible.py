@@ -78,7 +78,7 @@ class Marks:
     def __init__(self, tree: Element) -> None:
         self.tree = tree
         self.layout = Layout(tree)
-        self.title = next(tree.iter("h1"), None)  # the first <h1>: the product's name
+        self.title = self.layout.title  # the first <h1>: the product's name
 
     def by_id(self, identity: str) -> Element | None:
         """The first element (no script or style) with this id (one without spaces).
