@@ -3,8 +3,10 @@ nothing: rules per shop where the shop's own markup is known (Amazon carries no 
 Product at all), then generic rules (a product's price element, a stock message, an
 add-to-cart button, a struck-through price).
 
-The rules look elements up by id and class in an index made in one walk of the tree
-(Marks): one XPath per rule would walk a 3 MB page thirty times."""
+The rules look elements up in indexes (Marks) made when first asked: ids from libxml2's
+table, class names and labels from one walk of the tree. One XPath per rule would walk a
+3 MB page thirty times, and libxml2's XPath tests of attributes cost more an element than
+reading them in Python."""
 
 import re
 from collections import defaultdict
@@ -54,15 +56,19 @@ def _shown(element: Element) -> bool:
     return element.tag not in SKIPPED_TAGS
 
 
-def _is_buy_button(element: Element) -> bool:
-    """A button, input or link whose id, class, name, onclick or own words say "add to
-    cart" or "buy now"."""
+def _buy_names(element: Element) -> tuple[str | None, ...]:
+    """A button's, input's or link's id, class, name, onclick and own words."""
     get = element.get
-    named = (get("id"), get("class", "").lower(), get("name"), get("onclick"))
+    named = (get("id"), get("class", ""), get("name"), get("onclick"))
     if element.tag == "button":  # its own words ("Add to Cart")
         named += (text_content(element)[:40],)
     elif element.tag == "input":
         named += (get("value"),)
+    return named
+
+
+def _say_buy(named: tuple[str | None, ...]) -> bool:
+    """The names say "add to cart" or "buy now"."""
     words = " ".join(filter(None, named)).lower()
     words = words.replace("-", "").replace("_", "").replace(" ", "")
     return BUY_WORD.search(words) is not None
@@ -161,7 +167,14 @@ class Marks:
     @cached_property
     def can_buy(self) -> bool:
         """The page has a buy button (asked only when no source states the stock)."""
-        return any(_is_buy_button(e) for e in self.tree.iter(*BUY_TAGS))
+        not_buying: set[tuple[str | None, ...]] = set()  # most links share their names
+        for element in self.tree.iter(*BUY_TAGS):
+            named = _buy_names(element)
+            if named not in not_buying:
+                if _say_buy(named):
+                    return True
+                not_buying.add(named)
+        return False
 
     def named(self, name: str) -> list[Element]:
         """Elements with `name` as their id or among their classes."""
