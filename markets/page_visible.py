@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from functools import cached_property
 from itertools import islice
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -74,6 +75,17 @@ def _say_buy(named: tuple[str | None, ...]) -> bool:
     return BUY_WORD.search(words) is not None
 
 
+class Index(NamedTuple):
+    classes: dict[str, list[Element]]  # by the class names the rules read, lower case
+    labels: list[Element]  # elements reading only "Price:"
+    list_labels: list[Element]  # ... only "RRP:"
+
+
+class Priced(NamedTuple):
+    item_prices: list[Element]  # itemprop="price", no item of its own: its shown text
+    price_ids: list[Element]  # id="…price…", in document order
+
+
 class Marks:
     """A page's elements as the rules look them up: by id, by the class names the rules
     read (lower case), its price labels, elements whose id names a price, struck-through
@@ -99,11 +111,9 @@ class Marks:
         return next(iter(FIRST_WITH_ID(self.tree, id=identity)), None)
 
     @cached_property
-    def _walked(self) -> tuple[dict[str, list[Element]], list[Element], list[Element]]:
+    def index(self) -> Index:
         """The class index and the price and list price labels, from one walk of the tree."""
-        classes: dict[str, list[Element]] = defaultdict(list)
-        labels: list[Element] = []
-        list_labels: list[Element] = []
+        index = Index(defaultdict(list), [], [])
         # Each class attribute's names worth indexing, worked out once per distinct value:
         # most elements share a few values, and most names are no rule's.
         looked_up: dict[str, tuple[str, ...]] = {}
@@ -116,49 +126,25 @@ class Marks:
                     )
                 if names and _shown(element):
                     for name in names:
-                        classes[name].append(element)
+                        index.classes[name].append(element)
             text = element.text
             label = text and len(text) < 40 and LABEL.fullmatch(text.strip())
             if label and _shown(element):
-                (labels if label["price"] else list_labels).append(element)
-        return classes, labels, list_labels
-
-    @property
-    def classes(self) -> dict[str, list[Element]]:
-        return self._walked[0]
-
-    @property
-    def labels(self) -> list[Element]:
-        """Elements reading only "Price:"."""
-        return self._walked[1]
-
-    @property
-    def list_labels(self) -> list[Element]:
-        """Elements reading only "RRP:"."""
-        return self._walked[2]
+                (index.labels if label["price"] else index.list_labels).append(element)
+        return index
 
     @cached_property
-    def _priced(self) -> tuple[list[Element], list[Element]]:
+    def priced(self) -> Priced:
         """itemprop="price" elements and elements whose id names a price, from one walk
         (cheaper than XPath's attribute tests)."""
-        item_prices, price_ids = [], []
+        priced = Priced([], [])
         for element in self.tree.iter(etree.Element):
             get = element.get
             if get("itemprop") == "price" and get("itemscope") is None and _shown(element):
-                item_prices.append(element)
+                priced.item_prices.append(element)
             if (identity := get("id")) and "price" in identity.lower() and _shown(element):
-                price_ids.append(element)
-        return item_prices, price_ids
-
-    @property
-    def item_prices(self) -> list[Element]:
-        """itemprop="price" elements that are no item of their own: their shown text."""
-        return self._priced[0]
-
-    @property
-    def price_ids(self) -> list[Element]:
-        """Elements whose id names a price, in document order."""
-        return self._priced[1]
+                priced.price_ids.append(element)
+        return priced
 
     @cached_property
     def struck(self) -> list[Element]:
@@ -179,7 +165,7 @@ class Marks:
     def named(self, name: str) -> list[Element]:
         """Elements with `name` as their id or among their classes."""
         by_id = self.by_id(name)
-        return ([by_id] if by_id is not None else []) + self.classes.get(name.lower(), [])
+        return ([by_id] if by_id is not None else []) + self.index.classes.get(name.lower(), [])
 
     def within(self, identity: str, *classes: str) -> list[Element]:
         """Elements inside #identity carrying each of `classes`, in turn."""
@@ -236,15 +222,15 @@ AMAZON_STOCK: tuple[Rule, ...] = (_by_id("availability"), _by_id("outOfStock"))
 
 
 def _price_and_main(marks: Marks) -> list[Element]:
-    main = set(marks.classes.get("main", []))
-    return [element for element in marks.classes.get("price", []) if element in main]
+    main = set(marks.index.classes.get("main", []))
+    return [element for element in marks.index.classes.get("price", []) if element in main]
 
 
 def _price_in_cart_form(marks: Marks) -> list[Element]:
     """A price inside the form that puts the product in the cart."""
     return [
         element
-        for element in marks.classes.get("price", [])
+        for element in marks.index.classes.get("price", [])
         if any(
             form.tag == "form" and "cart" in f"{form.get('id')} {form.get('class')}".lower()
             for form in element.iterancestors()
@@ -293,14 +279,14 @@ def _list_prices(marks: Marks) -> list[Element]:
     "price--list", "old-price-box"), or only that ("old") inside a price element."""
     named = [
         element
-        for name, elements in marks.classes.items()
+        for name, elements in marks.index.classes.items()
         if "price" in name and NOT_THE_PRICE_PART.search(name.replace("price", "-"))
         for element in elements
     ]
     inside = [
         element
         for word in NOT_THE_PRICE
-        for element in marks.classes.get(word, [])
+        for element in marks.index.classes.get(word, [])
         if "price"
         in (element.getparent().get("class", "") if element.getparent() is not None else "").lower()
     ]
@@ -310,11 +296,11 @@ def _list_prices(marks: Marks) -> list[Element]:
 GENERIC_PRICES: tuple[Rule, ...] = (
     *(_named(n) for n in ("product-price", "productprice", "price-main", "current-price")),
     _named("sale-price"),
-    lambda marks: marks.item_prices,
+    lambda marks: marks.priced.item_prices,
     _price_and_main,
     _price_in_cart_form,
-    lambda marks: _labelled(marks.labels),
-    lambda marks: marks.price_ids,
+    lambda marks: _labelled(marks.index.labels),
+    lambda marks: marks.priced.price_ids,
     _price_beside_title,
 )
 # List prices by the shop platforms' own class names: Magento "old-price", PrestaShop
@@ -335,7 +321,7 @@ GENERIC_ORIGINALS: tuple[Rule, ...] = (
     *(_named(n) for n in LIST_PRICE_NAMES),
     _struck_prices,
     _list_prices,
-    lambda marks: _labelled(marks.list_labels),
+    lambda marks: _labelled(marks.index.list_labels),
 )
 GENERIC_STOCK: tuple[Rule, ...] = tuple(
     _named(n) for n in ("availability", "stock", "stock-status", "price-state")
