@@ -116,8 +116,9 @@ def _source(offer: OfferSeen) -> FieldSource:
 
 
 # lxml's plain elements: lxml.html's element classes are looked up in Python for every
-# element touched, which cost more than the reading itself (the tree is the same).
-HTML_PARSER = etree.HTMLParser()
+# element touched, which cost more than the reading itself (the tree is the same). The
+# table of ids libxml2 fills while parsing (lxml's default) is what Marks.by_id reads.
+HTML_PARSER = etree.HTMLParser(collect_ids=True)
 
 
 def _parse_tree(html: str) -> Any:
