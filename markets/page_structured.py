@@ -8,9 +8,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache, partial
 from typing import Any
 
-from lxml.html import HtmlElement
+from lxml import etree
+from lxml.etree import _Element as Element
 
 from markets import page_money, page_stock
 from markets.page_layout import Layout
@@ -20,6 +22,9 @@ OFFER_TYPES = {"offer", "aggregateoffer"}
 MAX_DEPTH = 40  # deeper JSON-LD is no product data anyone wrote by hand
 MAX_NODES = 5000
 INFO_KEYS = ("name", "description", "image", "brand", "sku", "mpn", "gtin", "seller")
+JSON_LD_CASE = str.maketrans("JSONLD", "jsonld")
+# An element's text and its descendants' (lxml.html's text_content()).
+text_content = etree.XPath("string()", smart_strings=False)
 
 
 @dataclass
@@ -66,10 +71,11 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _json_documents(tree: HtmlElement) -> list[Any]:
+def _json_documents(tree: Element) -> list[Any]:
     """Each JSON-LD script's JSON; one that is not JSON (or nests absurdly) is skipped."""
     documents = []
-    for script in tree.xpath('//script[contains(translate(@type, "JSONLD", "jsonld"), "ld+json")]'):
+    scripts = tree.iter("script")  # lxml's own walk: cheaper than XPath's attribute tests
+    for script in (s for s in scripts if "ld+json" in s.get("type", "").translate(JSON_LD_CASE)):
         text = (script.text or "").strip()
         text = re.sub(r"^\s*(<!--|//\s*<!\[CDATA\[)|(-->|//\s*\]\]>)\s*$", "", text)
         try:
@@ -124,7 +130,7 @@ def _offer(node: dict[str, Any], source: str, url: str) -> OfferSeen:
     )
 
 
-def from_json_ld(tree: HtmlElement, url: str) -> Found:
+def from_json_ld(tree: Element, url: str) -> Found:
     found = Found("json-ld")
     for document in _json_documents(tree):
         for node, in_product in _dicts(document):
@@ -146,30 +152,34 @@ def from_json_ld(tree: HtmlElement, url: str) -> Found:
     return found
 
 
-def _item_value(element: HtmlElement) -> str:
+def _item_value(element: Element) -> str:
     if "itemscope" in element.attrib:  # a nested item (a seller, a brand): its name
-        named = element.xpath('.//*[@itemprop="name"]')
-        return _item_value(named[0]) if named else ""
+        inside = element.iterdescendants(etree.Element)
+        named = next((e for e in inside if e.get("itemprop") == "name"), None)
+        return _item_value(named) if named is not None else ""
     for attribute in ("content", "href", "src", "value", "datetime"):
         if (value := element.get(attribute)) is not None:
             return value
-    return element.text_content()
+    return text_content(element)
 
 
-def from_microdata(tree: HtmlElement, url: str) -> Found:
+def from_microdata(tree: Element, url: str) -> Found:
     """Microdata (itemprop) and RDFa (property="schema:price" and the like) offers: the
     properties of each Offer or Product scope, nearest scope first."""
     found = Found("microdata")
-    layout = Layout(tree)
-    groups: dict[HtmlElement | None, list[OfferSeen]] = {}  # offers by their Product
-    for scope in tree.xpath("//*[@itemtype]"):
+    layout = cache(partial(Layout, tree))  # asked only of a priced scope
+    groups: dict[Element | None, list[OfferSeen]] = {}  # offers by their Product
+    # lxml's walks and Python's attribute reads: libxml2's XPath attribute tests cost more.
+    for scope in (e for e in tree.iter(etree.Element) if e.get("itemtype") is not None):
         kind = scope.get("itemtype", "").rstrip("/").rsplit("/", 1)[-1].lower()
         if kind in PRODUCT_TYPES:
             found.is_product = True
         if kind not in PRODUCT_TYPES | OFFER_TYPES:
             continue
         props: dict[str, str] = {}
-        for element in scope.xpath(".//*[@itemprop]"):
+        for element in scope.iterdescendants(etree.Element):
+            if element.get("itemprop") is None:
+                continue
             owner = next(element.iterancestors(), None)
             while owner is not None and owner is not scope and "itemscope" not in owner.attrib:
                 owner = owner.getparent()
@@ -186,13 +196,13 @@ def from_microdata(tree: HtmlElement, url: str) -> Found:
         if kind in OFFER_TYPES and (seller := (props.get("seller") or "").strip()):
             found.info.setdefault("seller", seller[:255])
         priced = kind in OFFER_TYPES or {"price", "lowprice", "availability"} & props.keys()
-        if priced and not layout.in_other_products(scope):
+        if priced and not layout().in_other_products(scope):
             groups.setdefault(_outer_product(scope), []).append(_offer(props, "microdata", url))
     found.offers = _main_offers(groups)
     return found
 
 
-def _outer_product(scope: HtmlElement) -> HtmlElement | None:
+def _outer_product(scope: Element) -> Element | None:
     """The outermost Product scope holding `scope` (itself included); None for an Offer
     that belongs to no Product."""
     outer = None
@@ -203,7 +213,7 @@ def _outer_product(scope: HtmlElement) -> HtmlElement | None:
     return outer
 
 
-def _main_offers(groups: dict[HtmlElement | None, list[OfferSeen]]) -> list[OfferSeen]:
+def _main_offers(groups: dict[Element | None, list[OfferSeen]]) -> list[OfferSeen]:
     """The offers of the page's own product: the first Product (in page order) with
     offers, or the Offers belonging to no Product when they come first. Offers in the
     widgets showing other products were left out already."""
@@ -221,10 +231,12 @@ META_CURRENCY = ("product:sale_price:currency", "product:price:currency", "og:pr
 META_STOCK = ("product:availability", "og:availability", "availability")
 
 
-def meta_tags(tree: HtmlElement) -> dict[str, str]:
+def meta_tags(tree: Element) -> dict[str, str]:
     """<meta property|name=… content=…>, first of each name, names in lower case."""
     tags: dict[str, str] = {}
-    for meta in tree.xpath("//meta[@content]"):
+    for meta in tree.iter("meta"):  # lxml's own walk: cheaper than XPath's attribute tests
+        if meta.get("content") is None:
+            continue
         name = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
         if name:
             tags.setdefault(name, meta.get("content", ""))

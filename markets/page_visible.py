@@ -3,95 +3,173 @@ nothing: rules per shop where the shop's own markup is known (Amazon carries no 
 Product at all), then generic rules (a product's price element, a stock message, an
 add-to-cart button, a struck-through price).
 
-The rules look elements up by id and class in an index made in one walk of the tree
-(Marks): one XPath per rule would walk a 3 MB page thirty times."""
+The rules look elements up in indexes (Marks) made when first asked: ids from libxml2's
+table, class names and labels from one walk of the tree. One XPath per rule would walk a
+3 MB page thirty times, and libxml2's XPath tests of attributes cost more an element than
+reading them in Python."""
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
+from functools import cached_property
 from itertools import islice
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from lxml.html import HtmlElement
+from lxml import etree
+from lxml.etree import _Element as Element
 
 from markets import page_money, page_stock
 from markets.page_layout import Layout
-from markets.page_structured import OfferSeen
+from markets.page_structured import OfferSeen, text_content
 
 BUY_WORDS = ("addtocart", "addcart", "cartadd", "addtobasket", "addtobag", "buynow", "oneclick")
-BUY_TAGS = {"button", "input", "a"}
-STRUCK_TAGS = {"s", "del"}
-# An element saying only "Price:" (in several languages): the price follows it.
-PRICE_LABEL = re.compile(
-    r"(?:our |your |sale |unit )?(?:price|preis|prix|precio|prezzo|prijs|preço)\s*:?", re.I
+BUY_WORD = re.compile("|".join(BUY_WORDS))
+BUY_TAGS = ("button", "input", "a")
+SKIPPED_TAGS = {"script", "style"}
+SHOWN_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style)]", smart_strings=False)
+STRUCK_TAGS = ("s", "del")
+# An element saying only "Price:" (in several languages): the price follows it; or only
+# "RRP:", "Was:", "UVP:" before a list price.
+LABEL = re.compile(
+    r"(?P<price>(?:our |your |sale |unit )?(?:price|preis|prix|precio|prezzo|prijs|preço)\s*:?)"
+    r"|(?:rrp|was|list price|msrp|uvp|statt|prix conseillé)\s*:?",
+    re.I,
 )
-# ... and "RRP:", "Was:", "UVP:" before a list price.
-LIST_LABEL = re.compile(r"(?:rrp|was|list price|msrp|uvp|statt|prix conseillé)\s*:?", re.I)
+IDS_FILED = etree.XPath("id($id)")
+FIRST_WITH_ID = etree.XPath("(//*[@id=$id][not(self::script or self::style)])[1]")
 # Parts of a class name that mark a price other than the one to pay.
 NOT_THE_PRICE = ("old", "was", "regular", "compare", "list", "strike", "pseudo", "retail")
 # ... as a whole part of a price's class name: "priceWas", "price--list", not "listing".
 NOT_THE_PRICE_PART = re.compile(rf"(?:^|[-_])(?:{'|'.join(NOT_THE_PRICE)})(?:$|[-_])")
 
+# The class names the rules look up (_named adds its own), besides any naming a price:
+# Marks indexes only these.
+LOOKED_UP_CLASSES = {"main", *NOT_THE_PRICE}
+
+
+def _is_looked_up(name: str) -> bool:
+    return "price" in name or name in LOOKED_UP_CLASSES
+
+
+def _shown(element: Element) -> bool:
+    return element.tag not in SKIPPED_TAGS
+
+
+def _buy_names(element: Element) -> tuple[str | None, ...]:
+    """A button's, input's or link's id, class, name, onclick and own words."""
+    get = element.get
+    named = (get("id"), get("class", ""), get("name"), get("onclick"))
+    if element.tag == "button":  # its own words ("Add to Cart")
+        named += (text_content(element)[:40],)
+    elif element.tag == "input":
+        named += (get("value"),)
+    return named
+
+
+def _say_buy(named: tuple[str | None, ...]) -> bool:
+    """The names say "add to cart" or "buy now"."""
+    words = " ".join(filter(None, named)).lower()
+    words = words.replace("-", "").replace("_", "").replace(" ", "")
+    return BUY_WORD.search(words) is not None
+
+
+class Index(NamedTuple):
+    classes: dict[str, list[Element]]  # by the class names the rules read, lower case
+    labels: list[Element]  # elements reading only "Price:"
+    list_labels: list[Element]  # ... only "RRP:"
+
+
+class Priced(NamedTuple):
+    item_prices: list[Element]  # itemprop="price", no item of its own: its shown text
+    price_ids: list[Element]  # id="…price…", in document order
+
 
 class Marks:
-    """A page's elements by id and by class (lower case), its price labels, elements
-    whose id names a price, struck-through elements, and whether it has a buy button,
-    from one walk of the tree."""
+    """A page's elements as the rules look them up: by id, by the class names the rules
+    read (lower case), its price labels, elements whose id names a price, struck-through
+    elements and whether it has a buy button. Each index is made when a rule first asks
+    for it: a page whose structured data says all rarely needs them all, Amazon's rules
+    need only ids."""
 
-    def __init__(self, tree: HtmlElement) -> None:
-        self.ids: dict[str, HtmlElement] = {}
-        self.classes: dict[str, list[HtmlElement]] = defaultdict(list)
-        self.struck: list[HtmlElement] = []
-        self.price_ids: list[HtmlElement] = []  # id="…price…", in document order
-        self.item_prices: list[HtmlElement] = []  # itemprop="price", its shown text
-        self.labels: list[HtmlElement] = []  # elements reading only "Price:"
-        self.list_labels: list[HtmlElement] = []  # ... only "RRP:"
-        self.can_buy = False
-        self.title: HtmlElement | None = None  # the first <h1>: the product's name
+    def __init__(self, tree: Element) -> None:
+        self.tree = tree
         self.layout = Layout(tree)
-        for element in tree.iter():
-            tag = element.tag
-            if not isinstance(tag, str) or tag in ("script", "style"):
-                continue
-            attrib = element.attrib
-            if attrib.get("itemprop") == "price" and "itemscope" not in attrib:
-                self.item_prices.append(element)
-            if identity := attrib.get("id"):
-                self.ids.setdefault(identity, element)
-                if "price" in identity.lower():
-                    self.price_ids.append(element)
+        self.title = self.layout.title  # the first <h1>: the product's name
+
+    def by_id(self, identity: str) -> Element | None:
+        """The first element (no script or style) with this id (one without spaces).
+
+        libxml2 files every id (and <a name>) in a table as it parses, the first element
+        holding each: a miss there is a miss on the page."""
+        filed = IDS_FILED(self.tree, id=identity)
+        if not filed:
+            return None
+        if filed[0].get("id") == identity and _shown(filed[0]):
+            return filed[0]
+        return next(iter(FIRST_WITH_ID(self.tree, id=identity)), None)
+
+    @cached_property
+    def index(self) -> Index:
+        """The class index and the price and list price labels, from one walk of the tree."""
+        index = Index(defaultdict(list), [], [])
+        # Each class attribute's names worth indexing, worked out once per distinct value:
+        # most elements share a few values, and most names are no rule's.
+        looked_up: dict[str, tuple[str, ...]] = {}
+        for element in self.tree.iter(etree.Element):  # elements only: no comments
+            if attribute := element.get("class"):
+                names = looked_up.get(attribute)
+                if names is None:
+                    names = looked_up[attribute] = tuple(
+                        name for name in attribute.lower().split() if _is_looked_up(name)
+                    )
+                if names and _shown(element):
+                    for name in names:
+                        index.classes[name].append(element)
             text = element.text
-            if text and len(text) < 40 and (label := text.strip()):
-                if PRICE_LABEL.fullmatch(label):
-                    self.labels.append(element)
-                elif LIST_LABEL.fullmatch(label):
-                    self.list_labels.append(element)
-            classes = attrib.get("class", "").lower()
-            for name in classes.split():
-                self.classes[name].append(element)
-            if tag == "h1" and self.title is None:
-                self.title = element
-            if tag in STRUCK_TAGS:
-                self.struck.append(element)
-            elif tag in BUY_TAGS and not self.can_buy:
-                named = (identity, classes, attrib.get("name"), attrib.get("onclick"))
-                if tag == "button":  # its own words ("Add to Cart")
-                    named += (element.text_content()[:40],)
-                elif tag == "input":
-                    named += (attrib.get("value"),)
-                words = " ".join(filter(None, named)).lower()
-                words = words.replace("-", "").replace("_", "").replace(" ", "")
-                self.can_buy = any(word in words for word in BUY_WORDS)
+            label = text and len(text) < 40 and LABEL.fullmatch(text.strip())
+            if label and _shown(element):
+                (index.labels if label["price"] else index.list_labels).append(element)
+        return index
 
-    def named(self, name: str) -> list[HtmlElement]:
+    @cached_property
+    def priced(self) -> Priced:
+        """itemprop="price" elements and elements whose id names a price, from one walk
+        (cheaper than XPath's attribute tests)."""
+        priced = Priced([], [])
+        for element in self.tree.iter(etree.Element):
+            get = element.get
+            if get("itemprop") == "price" and get("itemscope") is None and _shown(element):
+                priced.item_prices.append(element)
+            if (identity := get("id")) and "price" in identity.lower() and _shown(element):
+                priced.price_ids.append(element)
+        return priced
+
+    @cached_property
+    def struck(self) -> list[Element]:
+        return list(self.tree.iter(*STRUCK_TAGS))
+
+    @cached_property
+    def can_buy(self) -> bool:
+        """The page has a buy button (asked only when no source states the stock)."""
+        not_buying: set[tuple[str | None, ...]] = set()  # most links share their names
+        for element in self.tree.iter(*BUY_TAGS):
+            named = _buy_names(element)
+            if named not in not_buying:
+                if _say_buy(named):
+                    return True
+                not_buying.add(named)
+        return False
+
+    def named(self, name: str) -> list[Element]:
         """Elements with `name` as their id or among their classes."""
-        by_id = self.ids.get(name)
-        return ([by_id] if by_id is not None else []) + self.classes.get(name.lower(), [])
+        by_id = self.by_id(name)
+        return ([by_id] if by_id is not None else []) + self.index.classes.get(name.lower(), [])
 
-    def within(self, identity: str, *classes: str) -> list[HtmlElement]:
+    def within(self, identity: str, *classes: str) -> list[Element]:
         """Elements inside #identity carrying each of `classes`, in turn."""
-        found = [self.ids[identity]] if identity in self.ids else []
+        found = [by_id] if (by_id := self.by_id(identity)) is not None else []
         for name in classes:
             found = [
                 inner
@@ -102,7 +180,7 @@ class Marks:
         return found
 
 
-Rule = Callable[[Marks], list[HtmlElement]]
+Rule = Callable[[Marks], list[Element]]
 
 
 def _by_id(identity: str) -> Rule:
@@ -114,6 +192,7 @@ def _inside(identity: str, *classes: str) -> Rule:
 
 
 def _named(name: str) -> Rule:
+    LOOKED_UP_CLASSES.add(name.lower())
     return lambda marks: marks.named(name)
 
 
@@ -142,16 +221,16 @@ AMAZON_ORIGINALS: tuple[Rule, ...] = (
 AMAZON_STOCK: tuple[Rule, ...] = (_by_id("availability"), _by_id("outOfStock"))
 
 
-def _price_and_main(marks: Marks) -> list[HtmlElement]:
-    main = set(marks.classes.get("main", []))
-    return [element for element in marks.classes.get("price", []) if element in main]
+def _price_and_main(marks: Marks) -> list[Element]:
+    main = set(marks.index.classes.get("main", []))
+    return [element for element in marks.index.classes.get("price", []) if element in main]
 
 
-def _price_in_cart_form(marks: Marks) -> list[HtmlElement]:
+def _price_in_cart_form(marks: Marks) -> list[Element]:
     """A price inside the form that puts the product in the cart."""
     return [
         element
-        for element in marks.classes.get("price", [])
+        for element in marks.index.classes.get("price", [])
         if any(
             form.tag == "form" and "cart" in f"{form.get('id')} {form.get('class')}".lower()
             for form in element.iterancestors()
@@ -159,7 +238,7 @@ def _price_in_cart_form(marks: Marks) -> list[HtmlElement]:
     ]
 
 
-def _price_beside_title(marks: Marks) -> list[HtmlElement]:
+def _price_beside_title(marks: Marks) -> list[Element]:
     """An element whose class names a price (not a list price) in the block holding the
     product's title, its <h1>: shops put the price right by the name."""
     block = marks.title.getparent() if marks.title is not None else None
@@ -176,7 +255,7 @@ def _price_beside_title(marks: Marks) -> list[HtmlElement]:
     ]
 
 
-def _labelled(labels: list[HtmlElement]) -> list[HtmlElement]:
+def _labelled(labels: list[Element]) -> list[Element]:
     """What holds a label and the amount after it ("<b>Price:</b> £60"), or the label
     itself when the amount is inside it ("<span>RRP: <b>£749.99</b></span>")."""
     return [
@@ -186,7 +265,7 @@ def _labelled(labels: list[HtmlElement]) -> list[HtmlElement]:
     ]
 
 
-def _struck_prices(marks: Marks) -> list[HtmlElement]:
+def _struck_prices(marks: Marks) -> list[Element]:
     """<s>/<del> that are, or sit inside, a price element."""
     return [
         element
@@ -195,19 +274,19 @@ def _struck_prices(marks: Marks) -> list[HtmlElement]:
     ]
 
 
-def _list_prices(marks: Marks) -> list[HtmlElement]:
+def _list_prices(marks: Marks) -> list[Element]:
     """Elements whose class names a price other than the one to pay ("priceWas",
     "price--list", "old-price-box"), or only that ("old") inside a price element."""
     named = [
         element
-        for name, elements in marks.classes.items()
+        for name, elements in marks.index.classes.items()
         if "price" in name and NOT_THE_PRICE_PART.search(name.replace("price", "-"))
         for element in elements
     ]
     inside = [
         element
         for word in NOT_THE_PRICE
-        for element in marks.classes.get(word, [])
+        for element in marks.index.classes.get(word, [])
         if "price"
         in (element.getparent().get("class", "") if element.getparent() is not None else "").lower()
     ]
@@ -217,11 +296,11 @@ def _list_prices(marks: Marks) -> list[HtmlElement]:
 GENERIC_PRICES: tuple[Rule, ...] = (
     *(_named(n) for n in ("product-price", "productprice", "price-main", "current-price")),
     _named("sale-price"),
-    lambda marks: marks.item_prices,
+    lambda marks: marks.priced.item_prices,
     _price_and_main,
     _price_in_cart_form,
-    lambda marks: _labelled(marks.labels),
-    lambda marks: marks.price_ids,
+    lambda marks: _labelled(marks.index.labels),
+    lambda marks: marks.priced.price_ids,
     _price_beside_title,
 )
 # List prices by the shop platforms' own class names: Magento "old-price", PrestaShop
@@ -242,27 +321,25 @@ GENERIC_ORIGINALS: tuple[Rule, ...] = (
     *(_named(n) for n in LIST_PRICE_NAMES),
     _struck_prices,
     _list_prices,
-    lambda marks: _labelled(marks.list_labels),
+    lambda marks: _labelled(marks.index.list_labels),
 )
 GENERIC_STOCK: tuple[Rule, ...] = tuple(
     _named(n) for n in ("availability", "stock", "stock-status", "price-state")
 )
 
 
-def _texts(marks: Marks, rules: Iterable[Rule], limit: int = 3) -> list[str]:
+def _texts(marks: Marks, rules: Iterable[Rule], limit: int = 3) -> Iterator[str]:
     """The text of each rule's first `limit` elements, leaving out the widgets that show
-    other products (their prices and stock are not this product's)."""
-    texts = []
+    other products (their prices and stock are not this product's); each rule is tried
+    only when the texts before it did not do."""
     for rule in rules:
         mine = (e for e in rule(marks) if not marks.layout.in_other_products(e))
         for element in islice(mine, limit):
-            text = " ".join(element.xpath(".//text()[not(ancestor::script or ancestor::style)]"))
-            if text := " ".join(text.split())[:300]:
-                texts.append(text)
-    return texts
+            if text := " ".join(" ".join(SHOWN_TEXT(element)).split())[:300]:
+                yield text
 
 
-def _first_price(texts: list[str], url: str) -> OfferSeen | None:
+def _first_price(texts: Iterable[str], url: str) -> OfferSeen | None:
     for text in texts:
         price, symbol = page_money.amount(text)
         if price is not None:

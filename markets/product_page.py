@@ -7,12 +7,12 @@ import ipaddress
 import socket
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache, partial
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-import lxml.html
-from lxml.etree import ParserError
+from lxml import etree
 
 from markets import page_money, page_stock, page_visible
 from markets.base import MarketError
@@ -115,21 +115,31 @@ def _source(offer: OfferSeen) -> FieldSource:
     return FieldSource(offer.source, CONFIDENCE[offer.source])
 
 
+# lxml's plain elements: lxml.html's element classes are looked up in Python for every
+# element touched, which cost more than the reading itself (the tree is the same). The
+# table of ids libxml2 fills while parsing (lxml's default) is what Marks.by_id reads.
+HTML_PARSER = etree.HTMLParser(collect_ids=True)
+
+
 def _parse_tree(html: str) -> Any:
     if "\x00" in html[:4096]:
         raise NotAProductPage("binary data, not an HTML page")
     try:
-        return lxml.html.document_fromstring(html)
-    except (ParserError, ValueError) as error:
+        tree = etree.fromstring(html, HTML_PARSER)
+    except (etree.ParserError, ValueError) as error:
         raise NotAProductPage(f"not an HTML page: {error}") from None
+    if tree is None:
+        raise NotAProductPage("not an HTML page: Document is empty")
+    return tree
 
 
 def _shop_url(tree: Any, tags: dict[str, str], url: str) -> str:
     """The page's own address (its canonical link, else og:url) when it names one: which
     shop's rules and currency apply, wherever the page was fetched from (a mirror, a
     proxy, a saved copy)."""
-    named = tree.xpath('//link[@rel="canonical"]/@href') or [tags.get("og:url", "")]
-    canonical = str(named[0]).strip()
+    links = (link.get("href") for link in tree.iter("link") if link.get("rel") == "canonical")
+    named = next((href for href in links if href is not None), tags.get("og:url", ""))
+    canonical = named.strip()
     return canonical if urlsplit(canonical).scheme in ("http", "https") else url
 
 
@@ -142,14 +152,18 @@ def parse_product_page(url: str, html: str) -> ProductPage:
     shop = _shop_url(tree, tags, url)
     found = [from_json_ld(tree, shop), from_microdata(tree, shop), from_meta(tags, shop)]
     meta = found[2].offers[0] if found[2].offers else None
-    picks = [(f, _best_offer(f.offers)) for f in found]
-    structured = [(f, o) for f, o in picks if o is not None]
-    priced = next((o for _, o in structured if o.price is not None), None)
-    marks = page_visible.Marks(tree)
-    visible = page_visible.read(marks, shop)
-    if priced is None and visible is not None and visible.price is not None:
-        priced = visible
-    offers = [o for _, o in structured] + ([visible] if visible else [])
+    offers = [o for f in found if (o := _best_offer(f.offers)) is not None]
+    priced = next((o for o in offers if o.price is not None), None)
+    marks = cache(partial(page_visible.Marks, tree))  # the visible page, read when needed
+    # The visible page's price, currency and stock count only where no structured offer
+    # states them: the choices below take the structured ones first.
+    currency_said = any(o.currency for o in offers)
+    stock_said = any(o.availability for o in offers)
+    if priced is None or not (currency_said and stock_said):
+        visible = page_visible.read(marks(), shop)
+        if priced is None and visible is not None and visible.price is not None:
+            priced = visible
+        offers += [visible] if visible else []
     # A product named with no price and no stock either is no product page: news sites
     # name their paper a Product for its paywall. Amazon shows its products without one.
     stated = any(f.is_product for f in found) and any(o.availability for o in offers)
@@ -175,11 +189,11 @@ def parse_product_page(url: str, html: str) -> ProductPage:
     availability = stock_from.availability if stock_from else None
     if stock_from is not None:
         sources["availability"] = _source(stock_from)
-    elif price is not None and marks.can_buy:  # a shop lets one buy only what it has
+    elif price is not None and marks().can_buy:  # a shop lets one buy only what it has
         availability = page_stock.IN_STOCK
         sources["availability"] = FieldSource("visible", CONFIDENCE["visible"])
     if original is None and price is not None:
-        original = page_visible.struck_price(marks, shop, price)
+        original = page_visible.struck_price(marks(), shop, price)
         if original is not None:
             sources["original_price"] = FieldSource("visible", CONFIDENCE["visible"])
     return _page(url, tree, found, price, currency or "USD", original, availability, sources)

@@ -158,3 +158,13 @@ def test_currency_from_the_domain_and_an_offer_inside_an_offer_in_microdata() ->
     assert (page.price, page.currency, page.availability) == (Decimal("1299.00"), "EUR", "InStock")
     assert page.sources["currency"].source == "domain"
     assert page.sources["price"].source == "microdata"
+
+
+def test_an_id_is_the_first_element_holding_it_past_links_named_so_and_scripts() -> None:
+    """libxml2 files an <a name> and a script's id in the same table as the ids."""
+    html = (
+        '<a name="priceblock_ourprice">$1.00</a><script id="priceblock_ourprice">2</script>'
+        '<span id="priceblock_ourprice">$3.00</span><span id="priceblock_ourprice">$4.00</span>'
+    )
+    page = parse_product_page("https://www.amazon.com/dp/B000000000", html)
+    assert (page.price, page.sources["price"].source) == (Decimal("3.00"), "visible")
