@@ -1,6 +1,6 @@
-"""The compiled agent: create_agent with our tools, a bound on model calls, repair of
-malformed tool calls and bounded retries of failed provider calls. Compiled once per model
-and bound, then shared by every turn."""
+"""The compiled agent: create_agent with our tools and one middleware: a bound on model
+calls, repair of malformed tool calls, strictly read tool arguments and bounded retries of
+failed provider calls. Compiled once per model and bound, then shared by every turn."""
 
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langgraph.graph.state import CompiledStateGraph
 
 from agent.model import strict_tool_calls
-from agent.provider_retry import ProviderRetry
+from agent.provider_retry import with_retries
 from tools import ALL_TOOLS
 from tools.context import AgentContext
 
@@ -63,10 +63,13 @@ def malformed_errors(message: AIMessage) -> list[ToolMessage]:
 
 
 class TurnGuard(AgentMiddleware):
-    """Around each model call, inside create_agent's model node (hooks before or after the
-    model would each be a graph node of their own, costing more than the model call):
-    at most `max_calls` model calls per turn, then a plain answer instead of an error; and
-    a reply holding only unparseable tool calls goes straight back to the model with an
+    """Everything around a model call, in one hook inside create_agent's model node: hooks
+    before or after the model would each be a graph node of their own, and langsmith's
+    `traceable` runs each wrap hook's set-up and end in a thread, two hops per hook and
+    model call. Per turn, at most `max_calls` model calls, then a plain answer instead of
+    an error; each call's provider failures retried (agent.provider_retry: one call
+    however often it is tried); its tool arguments read strictly (agent.model); and a
+    reply holding only unparseable tool calls goes straight back to the model with an
     error for each, so it can correct them."""
 
     def __init__(self, max_calls: int) -> None:
@@ -83,28 +86,15 @@ class TurnGuard(AgentMiddleware):
         replies: list[BaseMessage] = []
         while made < self.max_calls:
             # After a malformed reply: what the model saw, that reply and its errors.
-            response = await handler(request.override(messages=[*seen, *replies]))
+            response = await with_retries(request.override(messages=[*seen, *replies]), handler)
             made += 1
-            replies += response.result
-            last = response.result[-1]
-            if not only_malformed(last):
+            result = [strict_tool_calls(message) for message in response.result]
+            replies += result
+            if not only_malformed(result[-1]):
                 return ModelResponse(replies, response.structured_response)
-            replies += malformed_errors(cast(AIMessage, last))
+            replies += malformed_errors(cast(AIMessage, result[-1]))
         replies.append(AIMessage(content=OUT_OF_STEPS, response_metadata=OUT_OF_STEPS_MARK))
         return ModelResponse(replies)
-
-
-class StrictToolArguments(AgentMiddleware):
-    """Tool calls whose arguments are broken JSON become invalid calls (agent.model)."""
-
-    async def awrap_model_call(
-        self,
-        request: ModelRequest,
-        handler: Callable[[ModelRequest], Awaitable[ModelResponse]],
-    ) -> ModelResponse:
-        response = await handler(request)
-        response.result = [strict_tool_calls(message) for message in response.result]
-        return response
 
 
 _compiled: dict[tuple[int, int], tuple[BaseChatModel, CompiledStateGraph]] = {}
@@ -126,9 +116,6 @@ def compile_agent(model: BaseChatModel, max_model_calls: int) -> CompiledStateGr
         # it names the turn's goal; a dynamic-prompt middleware would cost two thread hops
         # per model call (langsmith's traceable wraps every wrap_model_call hook).
         system_prompt=None,
-        # wrap_model_call hooks nest first to last: the guard counts each model call once
-        # (retries of a failed provider call inside it are one call) and sees the calls
-        # whose broken arguments StrictToolArguments made invalid.
-        middleware=[TurnGuard(max_model_calls), ProviderRetry(), StrictToolArguments()],
+        middleware=[TurnGuard(max_model_calls)],
         context_schema=AgentContext,
     )

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import openai
-from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse
+from langchain.agents.middleware import ModelRequest, ModelResponse
 
 from agent.model import IncompleteAnswer
 from core.config import Settings
@@ -131,38 +131,35 @@ def unavailable(what: str, tries: int, may_help: bool, wait_s: float | None) -> 
     )
 
 
-class ProviderRetry(AgentMiddleware):
-    """create_agent middleware around each model call, with the turn's settings."""
-
-    async def awrap_model_call(
-        self,
-        request: ModelRequest,
-        handler: Callable[[ModelRequest], Awaitable[ModelResponse]],
-    ) -> ModelResponse:
-        settings: Settings = request.runtime.context.settings
-        waited = 0.0
-        retry = 0
-        while True:
-            try:
-                return await handler(request)
-            except Exception as error:
-                found = what_failed(error)
-                if found is None:
-                    raise
-                what, may_help = found
-                asked = retry_after(error)
-                retry += 1
-                wait = asked if asked is not None else backoff(settings.llm_retry_wait_s, retry)
-                within = waited + wait <= settings.llm_retry_wait_max_s
-                if not may_help or retry > settings.llm_max_retries or not within:
-                    raise unavailable(what, retry, may_help, asked) from error
-                waited += wait
-                request.runtime.stream_writer(
-                    {
-                        "type": "model_retry",
-                        "attempt": retry + 1,
-                        "wait_s": round(wait, 3),
-                        "reason": what,
-                    }
-                )
-                await asyncio.sleep(wait)
+async def with_retries(
+    request: ModelRequest, call: Callable[[ModelRequest], Awaitable[ModelResponse]]
+) -> ModelResponse:
+    """`call(request)`, one model call, tried again as above with the turn's settings
+    (agent.graph's middleware runs it for every model call)."""
+    settings: Settings = request.runtime.context.settings
+    waited = 0.0
+    retry = 0
+    while True:
+        try:
+            return await call(request)
+        except Exception as error:
+            found = what_failed(error)
+            if found is None:
+                raise
+            what, may_help = found
+            asked = retry_after(error)
+            retry += 1
+            wait = asked if asked is not None else backoff(settings.llm_retry_wait_s, retry)
+            within = waited + wait <= settings.llm_retry_wait_max_s
+            if not may_help or retry > settings.llm_max_retries or not within:
+                raise unavailable(what, retry, may_help, asked) from error
+            waited += wait
+            request.runtime.stream_writer(
+                {
+                    "type": "model_retry",
+                    "attempt": retry + 1,
+                    "wait_s": round(wait, 3),
+                    "reason": what,
+                }
+            )
+            await asyncio.sleep(wait)
