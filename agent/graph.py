@@ -2,6 +2,7 @@
 calls, repair of malformed tool calls, strictly read tool arguments and bounded retries of
 failed provider calls. Compiled once per model and bound, then shared by every turn."""
 
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -10,6 +11,8 @@ from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResp
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.graph.state import CompiledStateGraph
+from langsmith import set_runtime_overrides
+from langsmith.utils import tracing_is_enabled
 
 from agent.model import strict_tool_calls
 from agent.provider_retry import with_retries
@@ -64,13 +67,12 @@ def malformed_errors(message: AIMessage) -> list[ToolMessage]:
 
 class TurnGuard(AgentMiddleware):
     """Everything around a model call, in one hook inside create_agent's model node: hooks
-    before or after the model would each be a graph node of their own, and langsmith's
-    `traceable` runs each wrap hook's set-up and end in a thread, two hops per hook and
-    model call. Per turn, at most `max_calls` model calls, then a plain answer instead of
-    an error; each call's provider failures retried (agent.provider_retry: one call
-    however often it is tried); its tool arguments read strictly (agent.model); and a
-    reply holding only unparseable tool calls goes straight back to the model with an
-    error for each, so it can correct them."""
+    before or after the model would each be a graph node of their own, and each wrap hook
+    is a langsmith `traceable` run of its own. Per turn, at most `max_calls` model calls,
+    then a plain answer instead of an error; each call's provider failures retried
+    (agent.provider_retry: one call however often it is tried); its tool arguments read
+    strictly (agent.model); and a reply holding only unparseable tool calls goes straight
+    back to the model with an error for each, so it can correct them."""
 
     def __init__(self, max_calls: int) -> None:
         super().__init__()
@@ -108,13 +110,30 @@ def build_agent(model: BaseChatModel, max_model_calls: int) -> CompiledStateGrap
     return _compiled[key][1]
 
 
+async def inline_unless_tracing(
+    default: Callable[..., Awaitable[Any]],
+    ctx: contextvars.Context,
+    func: Callable[..., Any],
+    /,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """langsmith's `traceable` (around every wrap hook) sets each run up and ends it in the
+    default thread pool, tracing on or off: two thread hops per model call. With tracing
+    off both only read and set context variables, so they run here, in the caller's loop."""
+    if tracing_is_enabled():
+        return await default(ctx, func, *args, **kwargs)
+    return ctx.run(func, *args, **kwargs)
+
+
 def compile_agent(model: BaseChatModel, max_model_calls: int) -> CompiledStateGraph:
+    set_runtime_overrides(aio_to_thread=inline_unless_tracing)
     return create_agent(
         model,
         ALL_TOOLS,
         # The system prompt is the first message of each turn's input (agent/turn.py), as
-        # it names the turn's goal; a dynamic-prompt middleware would cost two thread hops
-        # per model call (langsmith's traceable wraps every wrap_model_call hook).
+        # it names the turn's goal; a dynamic-prompt middleware would be a second wrap hook,
+        # with a langsmith `traceable` run of its own per model call.
         system_prompt=None,
         middleware=[TurnGuard(max_model_calls)],
         context_schema=AgentContext,

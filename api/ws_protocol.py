@@ -86,6 +86,9 @@ def uvicorn_ws_options(settings: Settings) -> dict[str, Any]:
         "ws_max_size": settings.chat_max_frame_bytes,
         "ws_ping_interval": settings.ws_ping_interval_s,
         "ws_ping_timeout": settings.ws_ping_timeout_s,
+        # Frames are small JSON: compressing each costs more CPU than it saves bytes, and
+        # a deflate context per socket costs memory on every idle connection.
+        "ws_per_message_deflate": False,
         "http": guarded_protocol(limits),
         "timeout_keep_alive": settings.http_keep_alive_s,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,

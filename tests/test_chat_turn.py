@@ -1,15 +1,19 @@
 """Whole conversations on the offline model through run_turn: frames, rows, tokens, ledger."""
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
+from contextvars import copy_context
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
+from langsmith import set_runtime_overrides, tracing_context
 from sqlalchemy import select
 
+from agent import graph
 from agent.history import recent_history
 from agent.tokens import MESSAGE_OVERHEAD_TOKENS, count_text
 from agent.turn import TurnOutcome
@@ -333,3 +337,46 @@ async def test_bad_input_gets_a_short_clear_answer_and_no_tool(chat: Chat, text:
     outcome = await chat.say(text[:4000])
     assert chat.tools_called() == [] and answer in outcome.content
     assert len(outcome.content) < 250 and "\n" not in outcome.content
+
+
+def count_hops(monkeypatch) -> list[object]:
+    loop = asyncio.get_running_loop()
+    hops: list[object] = []
+    real = loop.run_in_executor
+
+    def counted(executor, func, *args):
+        hops.append(func)
+        return real(executor, func, *args)
+
+    monkeypatch.setattr(loop, "run_in_executor", counted)
+    return hops
+
+
+@pytest.mark.parametrize("langsmith_default", [False, True])
+async def test_a_turn_never_hops_to_a_thread(chat: Chat, monkeypatch, langsmith_default: bool):
+    """langsmith sets up and ends the model-call hook's run in a thread, tracing on or off
+    (its default, shown here); agent.graph runs both in the loop while it does not trace."""
+    await chat.say("hello")  # the agent compiled, langsmith's overrides set
+    if langsmith_default:
+        set_runtime_overrides()
+        monkeypatch.setattr(graph, "set_runtime_overrides", lambda **_: None)
+    hops = count_hops(monkeypatch)
+    try:
+        await chat.say("what's my balance?")
+    finally:
+        set_runtime_overrides(aio_to_thread=graph.inline_unless_tracing)
+    assert chat.tools_called() == ["get_balance"]
+    assert len(hops) == (4 if langsmith_default else 0), hops  # two model calls
+
+
+async def test_while_langsmith_traces_its_runs_are_set_up_in_a_thread():
+    ran = []
+
+    async def default(ctx, func, *args):
+        ran.append("thread")
+        return ctx.run(func, *args)
+
+    with tracing_context(enabled=True):
+        assert await graph.inline_unless_tracing(default, copy_context(), lambda: 1) == 1
+    assert await graph.inline_unless_tracing(default, copy_context(), lambda: 2) == 2
+    assert ran == ["thread"]
