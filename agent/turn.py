@@ -70,6 +70,7 @@ class TurnRequest:
     content: str
     goal_id: uuid.UUID | None = None
     monitor: Monitor | None = None  # queues the first check of goals the turn created
+    quote: billing.Quote | None = None  # read with the turn's lock (core.chat_gate); else now
 
 
 @dataclass
@@ -195,7 +196,10 @@ class StartedTurn:
 async def start_turn(
     session: AsyncSession, request: TurnRequest, turn_id: uuid.UUID
 ) -> StartedTurn:
-    chat_price = await billing.check_can_start_turn(session, request.user_id)
+    if request.quote is None:
+        chat_price = await billing.check_can_start_turn(session, request.user_id)
+    else:
+        chat_price = request.quote.chat_price()
     if request.goal_id is not None:
         await get_goal(session, request.user_id, request.goal_id)  # GoalNotFound if not theirs
     tokens = count_text(request.content)

@@ -61,14 +61,27 @@ async def balance_of(session: AsyncSession, user_id: uuid.UUID) -> Decimal:
     return await session.scalar(select(User.token_balance).where(User.id == user_id))
 
 
+@dataclass(frozen=True)
+class Quote:
+    """The chat_turn price (None: none is active) and the balance, read as a turn starts."""
+
+    price: TokenPricing | None
+    balance: Decimal
+
+    def chat_price(self) -> TokenPricing:
+        """The price the turn will be charged at, if the balance covers the smallest
+        possible turn; else InsufficientBalance."""
+        if self.price is None:
+            raise ledger.PricingNotConfigured(CHAT_TURN)
+        minimum = ledger.cost(self.price, 0)
+        if self.balance < minimum:
+            raise InsufficientBalance(self.balance, minimum)
+        return self.price
+
+
 async def check_can_start_turn(session: AsyncSession, user_id: uuid.UUID) -> TokenPricing:
-    """The chat_turn price the turn will be charged at, if the balance covers the smallest
-    possible turn; else InsufficientBalance."""
-    price, balance = await ledger.price_and_balance(session, CHAT_TURN, user_id)
-    minimum = ledger.cost(price, 0)
-    if balance < minimum:
-        raise InsufficientBalance(balance, minimum)
-    return price
+    """Quote.chat_price, from the price and balance read now."""
+    return Quote(*await ledger.price_and_balance(session, CHAT_TURN, user_id)).chat_price()
 
 
 async def price_lines(

@@ -18,6 +18,12 @@ import psycopg
 from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
+
+from core import billing, ledger
+from core.billing import Quote
+from core.models import TokenPricing
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +35,14 @@ LOCK_LINES = 2
 LINE_APPLICATION = "dealagent turn locks"
 CONTESTED_APPLICATION = "dealagent contested turn locks"
 
-FACTS_SQL = """
+PRICE_COLUMNS = [column.name for column in TokenPricing.__table__.c]
+# The chat_turn price valid now: ledger's own query, as SQL text for the facts below.
+CHAT_PRICE_SQL = str(
+    ledger.price_query(billing.CHAT_TURN, func.now()).compile(
+        dialect=pg_dialect.dialect(), compile_kwargs={"literal_binds": True}
+    )
+).replace("%", "%%")
+FACTS_SQL = f"""
 SELECT
   (SELECT token_balance FROM users WHERE id = %(user)s) AS balance,
   (SELECT count(*) FROM chat_messages
@@ -41,7 +54,9 @@ SELECT
       'id', id, 'role', role, 'content', content, 'tokens_used', tokens_used,
       'meta_data', meta_data)), '[]')
     FROM chat_messages
-    WHERE user_id = %(user)s AND meta_data->>'client_message_id' = %(client)s) AS prior
+    WHERE user_id = %(user)s AND meta_data->>'client_message_id' = %(client)s) AS prior,
+  price.*
+FROM (SELECT) AS one LEFT JOIN LATERAL ({CHAT_PRICE_SQL}) AS price ON true
 """
 # The lock, then the facts, sent as one simple query (client-side parameters): one round
 # trip, and as each statement of it takes its own snapshot (READ COMMITTED), the facts are
@@ -76,6 +91,7 @@ class TurnFacts:
     goal_ok: bool  # no goal given, or the goal is the user's
     asked: StoredMessage | None  # the message already stored under this client id
     reply: StoredMessage | None  # and its reply, when that turn finished
+    quote: Quote  # the chat_turn price and the balance, for the turn's start
 
 
 @dataclass(frozen=True)
@@ -121,12 +137,14 @@ class HeldTurn:
         assert row is not None
         prior = row["prior"] if isinstance(row["prior"], list) else json.loads(row["prior"])
         by_role = {message["role"]: StoredMessage.of(message) for message in prior}
+        price = TokenPricing(**{c: row[c] for c in PRICE_COLUMNS}) if row["id"] else None
         return TurnFacts(
             balance=row["balance"],
             recent_messages=row["recent"],
             goal_ok=row["goal_ok"],
             asked=by_role.get("user"),
             reply=by_role.get("assistant"),
+            quote=Quote(price, row["balance"]),
         )
 
 

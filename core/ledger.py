@@ -94,10 +94,12 @@ def prices_valid_at(at: datetime | ColumnElement[datetime]) -> Select[tuple[Toke
     )
 
 
-def price_query(service_type: str, at: datetime | None = None) -> Select[tuple[TokenPricing]]:
+def price_query(
+    service_type: str, at: datetime | ColumnElement[datetime] | None = None
+) -> Select[tuple[TokenPricing]]:
     """The active row valid at `at` (default now); the newest valid_from wins."""
     return (
-        prices_valid_at(at or datetime.now(UTC))
+        prices_valid_at(datetime.now(UTC) if at is None else at)
         .where(TokenPricing.service_type == service_type)
         .order_by(TokenPricing.valid_from.desc())
         .limit(1)

@@ -3,12 +3,18 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import psycopg
 import pytest
+from sqlalchemy import update
 
+from core import ledger
+from core.billing import Quote
 from core.chat_gate import LINE_APPLICATION, FactsWanted, TurnGate
 from core.db import libpq_url
+from core.models import TokenPricing
+from tests.factories import make_user
 
 
 @pytest.fixture
@@ -128,3 +134,36 @@ async def test_facts_come_with_the_lock_and_a_failed_read_leaves_it_free(gates):
     log: list[str] = []
     await asyncio.wait_for(_turn(gates[1], user, "other process", log, 0), 10)
     assert log == ["other process start", "other process end"]
+
+
+async def test_the_facts_quote_the_chat_turn_price_valid_now(module_db):
+    """A turn starts on the price and balance read with its lock: the newest active
+    chat_turn price, a new one at once, none when none is active (PricingNotConfigured)."""
+    gate = TurnGate(libpq_url(module_db.url), 3, 30)
+    await gate.open()
+
+    async def quote() -> Quote:
+        wanted = FactsWanted(uuid.uuid4().hex, None, 60)
+        async with gate.hold(user.id, wanted) as turn:
+            return (await turn.facts(wanted.client_message_id, None, 60)).quote
+
+    try:
+        async with module_db.sessions() as session, session.begin():
+            user = await make_user(session, token_balance=Decimal("7.5"))
+            seeded = await ledger.current_price(session, "chat_turn")
+            seeded_cost = seeded.token_cost
+        first = await quote()
+        assert first.balance == Decimal("7.5")
+        assert first.price is not None and first.price.id == seeded.id
+        assert first.chat_price().token_cost == seeded_cost
+
+        async with module_db.sessions() as session, session.begin():
+            session.add(TokenPricing(service_type="chat_turn", token_cost=Decimal("0.5")))
+        assert (await quote()).chat_price().token_cost == Decimal("0.5")
+
+        async with module_db.sessions() as session, session.begin():
+            await session.execute(update(TokenPricing).values(is_active=False))
+        with pytest.raises(ledger.PricingNotConfigured):
+            (await quote()).chat_price()
+    finally:
+        await gate.close()

@@ -248,7 +248,7 @@ class ChatConnection:
                     raise wire.FrameError("goal_not_found", NO_SUCH_GOAL, frame.id)
                 if facts.recent_messages >= self.settings.chat_rate_limit:
                     raise self._rate_limited(frame.id)
-                outcome = await run_turn(self._turn_request(frame), self.send)
+                outcome = await run_turn(self._turn_request(frame, facts.quote), self.send)
                 await self.send({**outcome.frame(), "id": frame.id})
         except wire.FrameError as exc:
             await self.send(exc.frame())
@@ -272,7 +272,7 @@ class ChatConnection:
             client_id,
         )
 
-    def _turn_request(self, frame: wire.UserMessageFrame) -> TurnRequest:
+    def _turn_request(self, frame: wire.UserMessageFrame, quote: billing.Quote) -> TurnRequest:
         return TurnRequest(
             user_id=self.user_id,
             sessions=self.sessions,
@@ -282,6 +282,7 @@ class ChatConnection:
             content=frame.content,
             goal_id=frame.goal_id,
             monitor=self.state.monitor,
+            quote=quote,
         )
 
     async def _replay(self, client_id: str, facts: TurnFacts) -> None:
