@@ -1,6 +1,6 @@
 """Keeps the embedded PostgreSQL of `serve` running: a thread watches its postmaster and,
 when it dies (killed, crashed), starts it again with backoff, logging each step. The
-service then recovers on its own: the pools ping connections before use and reconnect."""
+service then recovers on its own: the pools check connections before use and reconnect."""
 
 import itertools
 import logging

@@ -4,6 +4,7 @@ directory) that the test stops, starts, pauses and resumes like an operator's se
 import contextlib
 import os
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,14 @@ class Cluster:
 
     def start(self) -> None:
         start_again(self.server)
+
+    def crash(self, wait_s: float = 30) -> None:
+        """The postmaster killed (-9); returns once its backends have noticed and exited."""
+        self.server.get_postmaster_info().process.kill()
+        deadline = time.monotonic() + wait_s
+        while leftovers(self.server.pgdata.resolve()):
+            assert time.monotonic() < deadline, "backends outlived their postmaster"
+            time.sleep(0.1)
 
     def signal_all(self, signum: int) -> None:
         """SIGSTOP: the postmaster and every backend hang (connections open, no answer)."""
