@@ -11,7 +11,8 @@
 3. One transaction: the assistant message is stored (tokens_used = the provider's usage
    summed over the turn's model calls, or tiktoken counts where none was reported),
    core.billing settles the turn with one deduction, and the user's first completed turn
-   pays their referral (core.referrals).
+   pays their referral (core.referrals). A turn with nothing else to settle (no goal, no
+   services, no referral) does both in one statement (core.billing.settle_with_reply).
 A failed turn charges no chat_turn part, only services the tools completed, and stores no
 reply; a provider failure (after agent.provider_retry's bounded retries) is LLMUnavailable.
 emit() failing (a client gone) never stops the turn: it is finished, stored and billed.
@@ -45,7 +46,7 @@ from agent.model import chat_model, model_name
 from agent.prompt import system_prompt
 from agent.replies import after_charge_note
 from agent.tokens import count_messages, count_text, install_offline_cache
-from core import billing, referrals
+from core import billing, ledger, referrals
 from core.config import Settings
 from core.db import autocommit, in_transaction
 from core.goals import GoalNotFound, get_goal
@@ -191,15 +192,16 @@ class StartedTurn:
     history: list[BaseMessage]
     state: conversation.State  # what the conversation showed so far (agent.state)
     chat_price: TokenPricing  # the chat_turn price quoted at the start, charged at the end
+    balance: Decimal  # the balance then
 
 
 async def start_turn(
     session: AsyncSession, request: TurnRequest, turn_id: uuid.UUID
 ) -> StartedTurn:
-    if request.quote is None:
-        chat_price = await billing.check_can_start_turn(session, request.user_id)
-    else:
-        chat_price = request.quote.chat_price()
+    quote = request.quote or billing.Quote(
+        *await ledger.price_and_balance(session, billing.CHAT_TURN, request.user_id)
+    )
+    chat_price = quote.chat_price()
     if request.goal_id is not None:
         await get_goal(session, request.user_id, request.goal_id)  # GoalNotFound if not theirs
     tokens = count_text(request.content)
@@ -219,7 +221,7 @@ async def start_turn(
     budget = request.settings.agent_history_tokens
     # The window before this message, and the message stored, in one round trip.
     window = await recent_history(session, request.user_id, budget, then_store=asked)
-    return StartedTurn(asked_id, window.messages, window.state, chat_price)
+    return StartedTurn(asked_id, window.messages, window.state, chat_price, quote.balance)
 
 
 # A Core INSERT built once: the ORM's unit of work (or building the statement each time)
@@ -289,19 +291,36 @@ async def finish_turn(
     content = without_nul(recorder.content) or "Sorry, I have no answer to that."
     calls = without_nul(list(recorder.tool_calls.values()))
     summary = conversation.summary(calls)
-    note = ""
     reply_id = uuid.uuid4()
     links = {
         "turn_id": str(recorder.turn_id),
         "user_message_id": str(asked_id),
         "assistant_message_id": str(reply_id),
     }
+    meta = {
+        **links,
+        "client_message_id": request.client_message_id,
+        "model": model,
+        "latency_ms": latency_ms,
+        "model_calls": recorder.model_calls,
+        "usage_source": "model" if recorder.reported_by_provider else "tiktoken",
+        "tool_calls": calls,
+        "summary": summary,
+        "state": conversation.after_turn(started.state, calls),
+    }
+    # A reply in the history was stored by a settlement that already settled the referral.
+    first_reply = not any(isinstance(m, AIMessage) for m in started.history)
 
-    async def settle(session: AsyncSession) -> billing.Settlement:
-        nonlocal note
+    def reply(charged: Decimal, balance: Decimal) -> billing.Reply:
+        # The tools read the balance before this charge: the reply ends with it after.
+        note = after_charge_note(charged, balance) if context.balance_asked else ""
+        tokens = count_text(f"{content}{note}\n{summary}")  # as the history window reads it
+        told = {"charged": decimal_text(charged), "content_tokens": tokens}
+        return billing.Reply(reply_id, content + note, recorder.tokens, {**meta, **told})
+
+    async def settle(session: AsyncSession) -> tuple[billing.Settlement, billing.Reply]:
         # First, so a referral this first turn pays is in the balance the settlement reports.
-        # A reply in the history was stored by a settlement that already settled it.
-        if not any(isinstance(m, AIMessage) for m in started.history):
+        if first_reply:
             max_referrals = request.settings.referral_max_per_day
             await referrals.settle_referral(session, request.user_id, max_referrals)
         goal_id = context.goal_id or await goal_named(session, request.user_id, recorder)
@@ -314,58 +333,70 @@ async def finish_turn(
             meta=links,
             chat_price=started.chat_price,
         )
-        if context.balance_asked:  # the tools read it before this charge
-            note = after_charge_note(settlement.charged, settlement.balance)
+        stored = reply(settlement.charged, settlement.balance)
+        booked = {
+            "transaction_id": str(settlement.transaction_id),
+            "token_balance": decimal_text(settlement.balance),
+        }
         await store_message(
             session,
             id=reply_id,
             user_id=request.user_id,
             goal_id=goal_id,
             role=MessageRole.ASSISTANT,
-            content=content + note,
+            content=stored.content,
             tokens_used=recorder.tokens,
-            meta_data={
-                **links,
-                "client_message_id": request.client_message_id,
-                "model": model,
-                "latency_ms": latency_ms,
-                "model_calls": recorder.model_calls,
-                "usage_source": "model" if recorder.reported_by_provider else "tiktoken",
-                "tool_calls": calls,
-                "charged": decimal_text(settlement.charged),
-                "transaction_id": str(settlement.transaction_id),
-                "token_balance": decimal_text(settlement.balance),
-                "content_tokens": count_text(f"{content}{note}\n{summary}"),
-                "summary": summary,
-                "state": conversation.after_turn(started.state, calls),
-            },
+            meta_data={**stored.meta, **booked},
         )
-        return settlement
+        return settlement, stored
 
-    settlement = await in_transaction(request.sessions, settle)
-    if note:
-        await recorder.send({"type": "delta", "text": note})
+    settled = None
+    if not (first_reply or context.goal_id or context.services_used or named_goals(recorder)):
+        # Nothing but the charge and the reply: one statement, in autocommit.
+        charge = ledger.cost(started.chat_price, recorder.tokens)
+        alone = reply(charge, started.balance - charge)
+        async with autocommit(request.sessions) as session:
+            settlement = await billing.settle_with_reply(
+                session,
+                request.user_id,
+                tokens=recorder.tokens,
+                chat_price=started.chat_price,
+                meta=links,
+                reply=alone,
+                expected=started.balance if context.balance_asked else None,
+            )
+        settled = (settlement, alone) if settlement else None
+    settlement, stored = settled or await in_transaction(request.sessions, settle)
+    if stored.content != content:
+        await recorder.send({"type": "delta", "text": stored.content[len(content) :]})
     return TurnOutcome(
         turn_id=recorder.turn_id,
         message_id=reply_id,
         user_message_id=asked_id,
-        content=content + note,
+        content=stored.content,
         tokens_used=recorder.tokens,
         charged=settlement.charged,
         token_balance=settlement.balance,
     )
 
 
+def named_goals(recorder: TurnRecorder) -> list[str]:
+    """The goal ids the turn's successful tool calls named."""
+    named = []
+    for call in recorder.tool_calls.values():
+        args = call.get("args")
+        if call.get("ok") and isinstance(args, dict) and args.get("goal_id"):
+            named.append(str(args["goal_id"]))
+    return named
+
+
 async def goal_named(
     session: AsyncSession, user_id: uuid.UUID, recorder: TurnRecorder
 ) -> uuid.UUID | None:
     """The goal a successful tool call of this turn named, if it is this user's."""
-    for call in recorder.tool_calls.values():
-        args = call.get("args")
-        if not call.get("ok") or not isinstance(args, dict) or not args.get("goal_id"):
-            continue
+    for named in named_goals(recorder):
         try:
-            return (await get_goal(session, user_id, uuid.UUID(str(args["goal_id"])))).id
+            return (await get_goal(session, user_id, uuid.UUID(named))).id
         except (ValueError, GoalNotFound):
             continue
     return None

@@ -11,15 +11,17 @@ min_tokens) cannot start a turn.
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, bindparam, cast, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import alerts, ledger
 from core.ledger import InsufficientBalance
-from core.models import Goal, TokenPricing, User
-from core.models.enums import GoalStatus
+from core.models import ChatMessage, Goal, TokenPricing, User
+from core.models.enums import GoalStatus, MessageRole, TransactionType
 from core.plain import decimal_text
 
 CHAT_TURN = "chat_turn"
@@ -79,11 +81,6 @@ class Quote:
         return self.price
 
 
-async def check_can_start_turn(session: AsyncSession, user_id: uuid.UUID) -> TokenPricing:
-    """Quote.chat_price, from the price and balance read now."""
-    return Quote(*await ledger.price_and_balance(session, CHAT_TURN, user_id)).chat_price()
-
-
 async def price_lines(
     session: AsyncSession,
     tokens: int | None,
@@ -123,7 +120,7 @@ async def settle_turn(
     if amount == 0:
         return Settlement(Decimal(0), await balance_of(session, user_id), None, lines)
     meta = {**meta, "lines": [line.as_meta() for line in lines]}
-    description = f"chat turn {meta.get('turn_id', '')}".strip()
+    description = turn_description(meta)
     try:
         entry = await ledger.deduct(
             session, user_id, amount, description=description, goal_id=goal_id, meta=meta
@@ -137,6 +134,86 @@ async def settle_turn(
         amount, meta["shortfall"] = short.balance, decimal_text(short.needed - short.balance)
         entry = await ledger.deduct(session, user_id, amount, description=description, meta=meta)
     return Settlement(amount, entry.balance, entry.transaction.id, lines)
+
+
+def turn_description(meta: dict[str, Any]) -> str:
+    return f"chat turn {meta.get('turn_id', '')}".strip()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The assistant message a settlement stores with its deduction; `meta` gains the
+    transaction's id and the balance after it as stored."""
+
+    id: uuid.UUID
+    content: str
+    tokens_used: int
+    meta: dict[str, Any]
+
+
+@cache
+def settle_and_reply_statement() -> Select[Any]:
+    """The deduction (only from the `expected` balance, when one is bound), its rows and the
+    reply that goes with it, in one statement."""
+    parts = ledger.entry_parts(ledger.debit_statement(from_expected=True))
+    reply = ChatMessage.__table__.c
+    meta = bindparam("reply_meta", type_=reply.meta_data.type).op("||", return_type=JSONB)(
+        func.jsonb_build_object(
+            "transaction_id", cast(parts.written.c.id, String),
+            "token_balance", cast(parts.after, String),
+        )
+    )  # fmt: skip
+    stored = (
+        insert(ChatMessage.__table__)
+        .from_select(
+            [reply.id, reply.user_id, reply.role, reply.content, reply.tokens_used,
+             reply.meta_data],
+            select(
+                bindparam("reply_id", type_=reply.id.type),
+                parts.written.c.user_id,
+                literal(MessageRole.ASSISTANT, reply.role.type),
+                bindparam("reply_content", type_=reply.content.type),
+                bindparam("reply_tokens", type_=reply.tokens_used.type),
+                meta,
+            ).select_from(parts.joined),
+        )
+        .cte("stored")
+    )  # fmt: skip
+    return (
+        select(parts.written.c.id, parts.after)
+        .select_from(parts.joined)
+        .add_cte(parts.recorded, stored)
+    )
+
+
+async def settle_with_reply(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    tokens: int,
+    chat_price: TokenPricing,
+    meta: dict[str, Any],
+    reply: Reply,
+    expected: Decimal | None,
+) -> Settlement | None:
+    """settle_turn for a turn with no goal and no services, and its reply stored, in one
+    statement: in autocommit, one round trip. `expected`: settle only from this balance
+    (the reply tells the balance after the charge). None back, nothing written: the
+    balance was short or not the one expected; settle_turn then."""
+    line = Line(CHAT_TURN, tokens, ledger.cost(chat_price, tokens))
+    if line.amount == 0:
+        return None
+    meta = {**meta, "lines": [line.as_meta()]}
+    params = ledger.entry_params(
+        user_id, TransactionType.DEDUCTION, line.amount, -line.amount,
+        turn_description(meta), None, meta,
+    )  # fmt: skip
+    params |= {"expected": expected, "reply_id": reply.id, "reply_content": reply.content}
+    params |= {"reply_tokens": reply.tokens_used, "reply_meta": reply.meta}
+    row = (await session.execute(settle_and_reply_statement(), params)).first()
+    if row is None:
+        return None
+    return Settlement(line.amount, row[1], row[0], [line])
 
 
 async def pause_over_limit(

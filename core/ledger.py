@@ -32,6 +32,7 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
+    cast,
     func,
     insert,
     literal,
@@ -250,14 +251,21 @@ async def change_balance(
 
 
 @cache
-def debit_statement() -> ReturningUpdate[tuple[Decimal]]:
-    """deduct's conditional UPDATE, built once (building it costs more than running it)."""
+def debit_statement(*, from_expected: bool = False) -> ReturningUpdate[tuple[Decimal]]:
+    """deduct's conditional UPDATE, built once (building it costs more than running it).
+    `from_expected`: only from the balance bound as `expected` (NULL: from any)."""
     amount = bindparam("amount", type_=User.__table__.c.token_balance.type)
-    return (
+    balance_type = User.__table__.c.token_balance.type
+    debit = (
         update(User)
         .where(User.id == bindparam("user_id", type_=User.__table__.c.id.type))
         .where(User.token_balance >= amount)
-        .values(
+    )
+    if from_expected:
+        expected = cast(bindparam("expected", type_=balance_type), balance_type)  # NULL's type
+        debit = debit.where(expected.is_(None) | (User.token_balance == expected))
+    return (
+        debit.values(
             token_balance=User.token_balance - amount,
             total_tokens_spent=User.total_tokens_spent + amount,
         )
@@ -316,11 +324,27 @@ async def spend_on_goal(
     raise GoalTokenLimitExceeded(goal_id, goal.max_tokens, goal.total_tokens_spent)
 
 
+@dataclass(frozen=True)
+class EntryParts:
+    """The CTEs of an entry statement, for statements that do more in the same round trip."""
+
+    written: CTE  # the token_transactions row
+    recorded: CTE  # its token_balance_history row
+    after: ColumnElement[Decimal]  # the balance after it
+    joined: FromClause  # written, joined to the balance change when there is one
+
+
 def build_entry(change: ReturningUpdate[tuple[Decimal]] | None) -> Select[Any]:
     """A transaction row and its history row in one statement (data-modifying CTEs): one
     round trip, not two. `change`: the balance UPDATE ... RETURNING token_balance to run in
     it too (no row if its guard refuses); None: the balance after is bound as `after`.
     Selects the transaction and the balance after it."""
+    parts = entry_parts(change)
+    entry = aliased(TokenTransaction, parts.written)
+    return select(entry, parts.after).select_from(parts.joined).add_cte(parts.recorded)
+
+
+def entry_parts(change: ReturningUpdate[tuple[Decimal]] | None) -> EntryParts:
     table = TokenTransaction.__table__.c
     history = TokenBalanceHistory.__table__.c
     delta = bindparam("delta", type_=history.change_amount.type)
@@ -369,8 +393,7 @@ def build_entry(change: ReturningUpdate[tuple[Decimal]] | None) -> Select[Any]:
         )
         .cte("recorded")
     )  # fmt: skip
-    entry = aliased(TokenTransaction, written)
-    return select(entry, after).select_from(joined).add_cte(recorded)
+    return EntryParts(written, recorded, after, joined)
 
 
 def with_sources(written: CTE, sources: list[CTE]) -> FromClause:

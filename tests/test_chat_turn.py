@@ -11,16 +11,19 @@ from decimal import Decimal
 import httpx
 import pytest
 from langsmith import set_runtime_overrides, tracing_context
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from agent import graph
+from agent import graph, turn
 from agent.history import recent_history
 from agent.tokens import MESSAGE_OVERHEAD_TOKENS, count_text
-from agent.turn import TurnOutcome
+from agent.turn import TurnOutcome, TurnRequest, run_turn
+from core import ledger
+from core.db import in_transaction
 from core.goals import GoalNotFound
 from core.ledger import InsufficientBalance
-from core.models import ChatMessage, Goal, Notification, User
+from core.models import ChatMessage, Goal, Notification, TokenBalanceHistory, User
 from core.models.enums import GoalStatus, MessageRole
+from core.plain import decimal_text
 from tests.agent_helpers import (
     Chat,
     as_told,
@@ -380,3 +383,102 @@ async def test_while_langsmith_traces_its_runs_are_set_up_in_a_thread():
         assert await graph.inline_unless_tracing(default, copy_context(), lambda: 1) == 1
     assert await graph.inline_unless_tracing(default, copy_context(), lambda: 2) == 2
     assert ran == ["thread"]
+
+
+def count_transactions(monkeypatch) -> list[object]:
+    """The settlements run in a transaction of their own (agent.turn's in_transaction)."""
+    ran: list[object] = []
+
+    async def counted(sessions, work, **options):
+        ran.append(work)
+        return await in_transaction(sessions, work, **options)
+
+    monkeypatch.setattr(turn, "in_transaction", counted)
+    return ran
+
+
+async def stored_books(chat: Chat, outcome: TurnOutcome) -> tuple[ChatMessage, TokenBalanceHistory]:
+    """The turn's reply as stored, and the balance history row of its deduction."""
+    async with chat.sessions() as session:
+        reply = await session.get(ChatMessage, outcome.message_id)
+        assert reply is not None
+        history = await session.scalar(
+            select(TokenBalanceHistory).where(
+                TokenBalanceHistory.transaction_id == uuid.UUID(reply.meta_data["transaction_id"])
+            )
+        )
+    assert history is not None
+    return reply, history
+
+
+async def test_a_turn_with_nothing_but_its_charge_settles_in_one_statement(chat: Chat, monkeypatch):
+    """No goal, no services, no referral to settle: the deduction, its rows and the reply go
+    in one statement, and they read exactly as a settlement in a transaction writes them."""
+    await chat.say("hello")  # a first reply settles the referral: in a transaction
+    before = await balance(chat.sessions, chat.user_id)
+    transactions = count_transactions(monkeypatch)
+    shown = await chat.say("What's my balance?")
+    assert transactions == []
+    await assert_billed(chat, shown, before)
+    reply, history = await stored_books(chat, shown)
+    (deduction,) = (await deductions(chat.sessions, chat.user_id))[-1:]
+    assert reply.content == shown.content and reply.tokens_used == shown.tokens_used
+    assert reply.role == MessageRole.ASSISTANT and reply.goal_id is None
+    assert reply.meta_data["transaction_id"] == str(deduction.id)
+    assert reply.meta_data["token_balance"] == decimal_text(shown.token_balance)
+    assert reply.meta_data["charged"] == decimal_text(shown.charged)
+    assert reply.meta_data["client_message_id"] and reply.meta_data["summary"]
+    after = re.search(r"your balance is ([\d.]+) tokens\.$", shown.content)
+    assert after and Decimal(after[1]) == as_told(shown.token_balance)
+    assert (history.balance_before, history.balance_after) == (before, shown.token_balance)
+    assert "".join(f["text"] for f in chat.of_type("delta")) == shown.content
+
+
+async def test_a_balance_that_moved_during_the_turn_is_settled_in_a_transaction(
+    chat: Chat, monkeypatch
+):
+    """The reply tells the balance after the charge; a reward paid while the turn ran makes
+    the one statement change nothing, and the transaction settles from the balance as is."""
+    await chat.say("hello")
+    transactions = count_transactions(monkeypatch)
+
+    async def rewarded(frame: dict) -> None:
+        chat.frames.append(frame)
+        if frame["type"] == "tool_result":  # the balance is read: now it moves
+            async with chat.sessions() as session, session.begin():
+                await ledger.reward(session, chat.user_id, Decimal(1), description="test")
+
+    request = TurnRequest(
+        user_id=chat.user_id,
+        sessions=chat.sessions,
+        http=chat.http,
+        settings=chat.settings,
+        client_message_id=uuid.uuid4().hex,
+        content="What's my balance?",
+    )
+    shown = await run_turn(request, rewarded)
+    assert len(transactions) == 1
+    after = re.search(r"your balance is ([\d.]+) tokens\.$", shown.content)
+    assert after and Decimal(after[1]) == as_told(shown.token_balance)
+    assert shown.token_balance == await balance(chat.sessions, chat.user_id)
+    reply, history = await stored_books(chat, shown)
+    assert reply.content == shown.content
+    assert history.balance_after == shown.token_balance
+    assert len(await messages(chat.sessions, chat.user_id)) == 4  # nothing written twice
+
+
+async def test_a_balance_short_of_the_charge_is_taken_whole_by_the_transaction(
+    chat: Chat, monkeypatch
+):
+    await chat.say("hello")
+    async with chat.sessions() as session, session.begin():
+        await session.execute(
+            update(User).where(User.id == chat.user_id).values(token_balance=Decimal("0.15"))
+        )
+    transactions = count_transactions(monkeypatch)
+    shown = await chat.say("What's my balance?")
+    assert len(transactions) == 1
+    assert (shown.charged, shown.token_balance) == (Decimal("0.15"), Decimal(0))
+    taken = (await deductions(chat.sessions, chat.user_id))[-1]
+    assert taken.amount == Decimal("0.15") and Decimal(taken.meta_data["shortfall"]) > 0
+    assert shown.content.endswith("your balance is 0 tokens.")
