@@ -43,6 +43,9 @@ ADDED_INDEXES: set[str] = {
     "uq_deals_goal_url",  # 0002: deal upsert
     "ix_deals_fts",  # 0002: full-text
     "ix_chat_messages_client_id",  # 0003: a client message id runs once
+    # 0007: query_deals ranks a page's ids by an index-only scan of it (covering the
+    # filters and sort keys) and reads only the page's rows from the table.
+    "ix_deals_goal_listing",
 }
 
 

@@ -32,6 +32,20 @@ class Deal(Base):
             ),
             postgresql_using="gin",
         ),
+        # Added by migration 0007: query_deals ranks a page's ids from it alone.
+        Index(
+            "ix_deals_goal_listing",
+            "goal_id",
+            postgresql_include=[
+                "id",
+                "status",
+                "current_price",
+                "discount_percent",
+                "category",
+                "market_id",
+                "found_at",
+            ],
+        ),
     )
 
     id: Mapped[UUIDPk]
