@@ -32,7 +32,11 @@ class Profiler:
 
     def start(self) -> None:
         if spy := py_spy():
-            command = [spy, "record", "--pid", str(self.pid), "--format", "raw", "--rate", "200"]
+            # Only samples holding the GIL: a thread blocked or preempted in a system call
+            # (a socket send wakes its peer) is not running Python, and counting it would
+            # weigh every send by the machine's load. These samples add up to the CPU time.
+            command = [spy, "record", "--pid", str(self.pid), "--format", "raw", "--gil"]
+            command += ["--rate", "200"]
             self.proc = subprocess.Popen(
                 [*command, "--nonblocking", "--output", str(self.out)],
                 stdout=subprocess.DEVNULL,
@@ -73,9 +77,7 @@ def summary(raw: Path, top: int = 14) -> dict[str, Any]:
     share = 100 / (total or 1)
     return {
         "samples": total,
-        "by_package": [
-            {"package": name, "own_percent": n * share} for name, n in own.most_common(top)
-        ],
+        "by_package": {name: n * share for name, n in own.most_common()},
         "ours_inclusive": [
             {"function": name, "percent": n * share}
             for name, n in inclusive.most_common(top)

@@ -69,16 +69,45 @@ async def measured(
 
 
 def profile(scratch: Scratch, plan: Plan) -> dict[str, Any]:
-    """dealagent under the first session count, sampled by py-spy (a run of its own)."""
+    """The LangChain server and dealagent under the first session count, each sampled by
+    py-spy (runs of their own): each package's own CPU ms per turn, side by side."""
     users = make_users(scratch, plan.sessions[0])
-    with running(DEALAGENT, scratch) as server:
-        profiler = Profiler(server.proc.pid, Path("bench-profile.txt"))
-        figures = asyncio.run(measured(server, users, plan.per_session(len(users)), profiler))
-        found = profiler.stop()
-    if found is None:
-        return {"skipped": "py-spy is not installed (pip install py-spy)"}
-    figures = {"sessions": plan.sessions[0], "cpu_ms_per_turn": figures["cpu_ms_per_turn"]}
-    return {**figures, "stacks": str(profiler.out), **found}
+    found = {}
+    for kind in (LANGCHAIN, DEALAGENT):
+        with running(kind, scratch) as server:
+            profiler = Profiler(server.proc.pid, Path(f"bench-profile-{kind}.txt"))
+            figures = asyncio.run(measured(server, users, plan.per_session(len(users)), profiler))
+            summary = profiler.stop()
+        if summary is None:
+            return {"skipped": "py-spy is not installed (pip install py-spy)"}
+        found[kind] = (figures["cpu_ms_per_turn"], summary)
+    return {
+        "sessions": plan.sessions[0],
+        **{f"{kind}_cpu_ms_per_turn": cpu for kind, (cpu, _) in found.items()},
+        "stacks": ", ".join(f"bench-profile-{kind}.txt" for kind in found),
+        "by_package_ms_per_turn": by_package(found),
+        "dealagent_inclusive": found[DEALAGENT][1]["ours_inclusive"],
+    }
+
+
+def by_package(found: dict[str, tuple[float, dict[str, Any]]], top: int = 16) -> list[dict]:
+    """Own CPU ms per turn of each package in both servers, the largest differences first."""
+    ms = {
+        kind: {name: cpu * percent / 100 for name, percent in summary["by_package"].items()}
+        for kind, (cpu, summary) in found.items()
+    }
+    theirs, ours = ms[LANGCHAIN], ms[DEALAGENT]
+    rows = [
+        {
+            "package": name,
+            "langchain_ms": theirs.get(name, 0.0),
+            "dealagent_ms": ours.get(name, 0.0),
+            "extra_ms": ours.get(name, 0.0) - theirs.get(name, 0.0),
+        }
+        for name in theirs.keys() | ours.keys()
+    ]
+    rows.sort(key=lambda row: -abs(row["extra_ms"]))
+    return rows[:top]
 
 
 async def sql_per_turn(server: Server, user: BenchUser, turns: int, counter: Any) -> dict:
