@@ -7,7 +7,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from agent.tokens import MESSAGE_OVERHEAD_TOKENS, count_text
 from core.models import ChatMessage
@@ -60,7 +60,7 @@ class Window:
 
 
 async def recent_history(
-    session: AsyncSession,
+    conn: AsyncConnection | AsyncSession,
     user_id: uuid.UUID,
     budget_tokens: int,
     *,
@@ -72,10 +72,10 @@ async def recent_history(
     content_tokens count its summary too (agent.turn stores them so).
     """
     if then_store is None:
-        rows = await session.execute(WINDOW, {"user_id": user_id})
+        rows = await conn.execute(WINDOW, {"user_id": user_id})
     else:  # `then_store`: the new message's STORED columns
         stored = {f"new_{name}": then_store[name] for name in STORED}
-        rows = await session.execute(WINDOW_THEN_STORE, {"user_id": user_id, **stored})
+        rows = await conn.execute(WINDOW_THEN_STORE, {"user_id": user_id, **stored})
     window = Window()
     spent = 0
     for role, content, stored, summary, state in rows:

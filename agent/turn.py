@@ -48,7 +48,7 @@ from agent.replies import after_charge_note
 from agent.tokens import count_messages, count_text, install_offline_cache
 from core import billing, ledger, referrals
 from core.config import Settings
-from core.db import autocommit, in_transaction
+from core.db import autocommit_connection, in_transaction, reading
 from core.goals import GoalNotFound, get_goal
 from core.models import ChatMessage, TokenPricing
 from core.models.enums import MessageRole
@@ -195,15 +195,23 @@ class StartedTurn:
     balance: Decimal  # the balance then
 
 
-async def start_turn(
-    session: AsyncSession, request: TurnRequest, turn_id: uuid.UUID
-) -> StartedTurn:
-    quote = request.quote or billing.Quote(
-        *await ledger.price_and_balance(session, billing.CHAT_TURN, request.user_id)
-    )
-    chat_price = quote.chat_price()
-    if request.goal_id is not None:
-        await get_goal(session, request.user_id, request.goal_id)  # GoalNotFound if not theirs
+async def quote_turn(request: TurnRequest) -> tuple[billing.Quote, TokenPricing]:
+    """The balance and the chat_turn price the turn starts on: InsufficientBalance (or
+    GoalNotFound for a goal_id not the user's) before any model call, nothing stored."""
+    if request.quote is not None:  # read with the turn's lock, the goal with it (chat_gate)
+        return request.quote, request.quote.chat_price()
+    async with reading(request.sessions) as session:
+        quote = billing.Quote(
+            *await ledger.price_and_balance(session, billing.CHAT_TURN, request.user_id)
+        )
+        chat_price = quote.chat_price()
+        if request.goal_id is not None:
+            await get_goal(session, request.user_id, request.goal_id)
+    return quote, chat_price
+
+
+async def start_turn(request: TurnRequest, turn_id: uuid.UUID) -> StartedTurn:
+    quote, chat_price = await quote_turn(request)
     tokens = count_text(request.content)
     asked_id = uuid.uuid4()
     asked = {
@@ -219,8 +227,9 @@ async def start_turn(
         },
     }
     budget = request.settings.agent_history_tokens
-    # The window before this message, and the message stored, in one round trip.
-    window = await recent_history(session, request.user_id, budget, then_store=asked)
+    # The window before this message, and the message stored, in one statement.
+    async with autocommit_connection(request.sessions) as conn:
+        window = await recent_history(conn, request.user_id, budget, then_store=asked)
     return StartedTurn(asked_id, window.messages, window.state, chat_price, quote.balance)
 
 
@@ -237,9 +246,7 @@ async def run_turn(request: TurnRequest, emit: Emit) -> TurnOutcome:
     turn_id = uuid.uuid4()
     settings = request.settings
     install_offline_cache(settings.home / "tiktoken")  # before any token is counted
-    # Autocommit: the checks only read, and the one write (the user message) is atomic.
-    async with autocommit(request.sessions) as session:
-        started = await start_turn(session, request, turn_id)
+    started = await start_turn(request, turn_id)
     asked_id = started.asked_id
     model = chat_model(settings)
     agent = build_agent(model, settings.agent_max_model_calls)
@@ -355,9 +362,9 @@ async def finish_turn(
         # Nothing but the charge and the reply: one statement, in autocommit.
         charge = ledger.cost(started.chat_price, recorder.tokens)
         alone = reply(charge, started.balance - charge)
-        async with autocommit(request.sessions) as session:
+        async with autocommit_connection(request.sessions) as conn:
             settlement = await billing.settle_with_reply(
-                session,
+                conn,
                 request.user_id,
                 tokens=recorder.tokens,
                 chat_price=started.chat_price,

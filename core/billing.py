@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Select, String, bindparam, cast, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core import alerts, ledger
 from core.ledger import InsufficientBalance
@@ -187,7 +187,7 @@ def settle_and_reply_statement() -> Select[Any]:
 
 
 async def settle_with_reply(
-    session: AsyncSession,
+    conn: AsyncConnection,
     user_id: uuid.UUID,
     *,
     tokens: int,
@@ -197,9 +197,9 @@ async def settle_with_reply(
     expected: Decimal | None,
 ) -> Settlement | None:
     """settle_turn for a turn with no goal and no services, and its reply stored, in one
-    statement: in autocommit, one round trip. `expected`: settle only from this balance
-    (the reply tells the balance after the charge). None back, nothing written: the
-    balance was short or not the one expected; settle_turn then."""
+    statement: on an autocommit connection, one round trip. `expected`: settle only from
+    this balance (the reply tells the balance after the charge). None back, nothing
+    written: the balance was short or not the one expected; settle_turn then."""
     line = Line(CHAT_TURN, tokens, ledger.cost(chat_price, tokens))
     if line.amount == 0:
         return None
@@ -210,7 +210,7 @@ async def settle_with_reply(
     )  # fmt: skip
     params |= {"expected": expected, "reply_id": reply.id, "reply_content": reply.content}
     params |= {"reply_tokens": reply.tokens_used, "reply_meta": reply.meta}
-    row = (await session.execute(settle_and_reply_statement(), params)).first()
+    row = (await conn.execute(settle_and_reply_statement(), params)).first()
     if row is None:
         return None
     return Settlement(line.amount, row[1], row[0], [line])

@@ -14,6 +14,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -120,15 +121,29 @@ async def autocommit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterato
         yield session
 
 
+@asynccontextmanager
+async def autocommit_connection(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncConnection]:
+    """A pooled Core connection in autocommit, for one Core statement on a hot path (a chat
+    turn's start and settlement, get_balance): an ORM session's set-up, state and close
+    cost more CPU than such a statement. Its rows are rows, never ORM objects."""
+    async with sessions.kw["info"]["autocommit"].connect() as conn:
+        yield conn
+
+
 def session_factory(
     engine: AsyncEngine, settings: Settings | None = None
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions that carry the transaction policy (retries, delay, bound) in_transaction uses."""
+    """Sessions that carry the transaction policy (retries, delay, bound) in_transaction
+    uses, and the engine autocommit_connection uses (its pool is the engine's)."""
     settings = settings or Settings(_env_file=None)
     policy = TransactionPolicy(
         settings.db_retry_attempts, settings.db_retry_delay_s, settings.db_transaction_timeout_s
     )
-    return async_sessionmaker(engine, expire_on_commit=False, info={"policy": policy})
+    autocommit_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    info = {"policy": policy, "autocommit": autocommit_engine}
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 @dataclass(frozen=True)

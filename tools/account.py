@@ -8,7 +8,7 @@ from pydantic import Field
 from sqlalchemy import bindparam, select
 
 from core import spending
-from core.db import reading
+from core.db import autocommit_connection, reading
 from core.deals import owned_goal
 from core.models import User
 from core.plain import jsonable
@@ -35,8 +35,8 @@ class SpendingArgs(ToolArgs):
 async def get_balance(runtime: ToolRuntime[AgentContext]) -> dict[str, Any]:
     """The user's token balance, tokens spent so far and number of active goals."""
     ctx = runtime.context
-    async with reading(ctx.sessions) as session:
-        row = (await session.execute(BALANCE, {"user_id": ctx.user_id})).one()
+    async with autocommit_connection(ctx.sessions) as conn:
+        row = (await conn.execute(BALANCE, {"user_id": ctx.user_id})).one()
     ctx.balance_asked = True
     return jsonable(
         {
