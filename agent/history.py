@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from psycopg import AsyncConnection
+from sqlalchemy import bindparam, insert, or_, select
 
 from agent.tokens import MESSAGE_OVERHEAD_TOKENS, count_text
 from core.models import ChatMessage
 from core.models.enums import MessageRole
+from core.precompiled import Precompiled
 
 # More than any budget fits; bounds the query.
 MAX_MESSAGES = 60
@@ -29,7 +30,8 @@ WINDOW = (
     )
     .where(
         ChatMessage.user_id == USER,
-        ChatMessage.role.in_((MessageRole.USER, MessageRole.ASSISTANT)),
+        # Not IN (...): its list parameter is expanded at every execution.
+        or_(ChatMessage.role == MessageRole.USER, ChatMessage.role == MessageRole.ASSISTANT),
     )
     .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc())
     .limit(MAX_MESSAGES)
@@ -47,6 +49,9 @@ WINDOW_THEN_STORE = WINDOW.add_cte(
     .cte("stored")
 )
 
+WINDOW_SQL = Precompiled.of(WINDOW)
+WINDOW_THEN_STORE_SQL = Precompiled.of(WINDOW_THEN_STORE)
+
 
 def content_tokens(content: str, stored: object) -> int:
     """Stored with each message when written, so the window costs no tokenizing."""
@@ -60,7 +65,7 @@ class Window:
 
 
 async def recent_history(
-    conn: AsyncConnection | AsyncSession,
+    conn: AsyncConnection,
     user_id: uuid.UUID,
     budget_tokens: int,
     *,
@@ -72,10 +77,10 @@ async def recent_history(
     content_tokens count its summary too (agent.turn stores them so).
     """
     if then_store is None:
-        rows = await conn.execute(WINDOW, {"user_id": user_id})
+        rows = await WINDOW_SQL.rows(conn, {"user_id": user_id})
     else:  # `then_store`: the new message's STORED columns
         stored = {f"new_{name}": then_store[name] for name in STORED}
-        rows = await conn.execute(WINDOW_THEN_STORE, {"user_id": user_id, **stored})
+        rows = await WINDOW_THEN_STORE_SQL.rows(conn, {"user_id": user_id, **stored})
     window = Window()
     spent = 0
     for role, content, stored, summary, state in rows:

@@ -48,12 +48,13 @@ from agent.replies import after_charge_note
 from agent.tokens import count_messages, count_text, install_offline_cache
 from core import billing, ledger, referrals
 from core.config import Settings
-from core.db import autocommit_connection, in_transaction, reading
+from core.db import in_transaction, reading
 from core.goals import GoalNotFound, get_goal
 from core.models import ChatMessage, TokenPricing
 from core.models.enums import MessageRole
 from core.nul import without_nul
 from core.plain import decimal_text
+from core.precompiled import pooled
 from monitor.queue import Monitor
 from tools.context import AgentContext
 
@@ -228,7 +229,7 @@ async def start_turn(request: TurnRequest, turn_id: uuid.UUID) -> StartedTurn:
     }
     budget = request.settings.agent_history_tokens
     # The window before this message, and the message stored, in one statement.
-    async with autocommit_connection(request.sessions) as conn:
+    async with pooled(request.sessions) as conn:
         window = await recent_history(conn, request.user_id, budget, then_store=asked)
     return StartedTurn(asked_id, window.messages, window.state, chat_price, quote.balance)
 
@@ -362,7 +363,7 @@ async def finish_turn(
         # Nothing but the charge and the reply: one statement, in autocommit.
         charge = ledger.cost(started.chat_price, recorder.tokens)
         alone = reply(charge, started.balance - charge)
-        async with autocommit_connection(request.sessions) as conn:
+        async with pooled(request.sessions) as conn:
             settlement = await billing.settle_with_reply(
                 conn,
                 request.user_id,

@@ -14,15 +14,17 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
+import psycopg
 from sqlalchemy import Select, String, bindparam, cast, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import alerts, ledger
 from core.ledger import InsufficientBalance
 from core.models import ChatMessage, Goal, TokenPricing, User
 from core.models.enums import GoalStatus, MessageRole, TransactionType
 from core.plain import decimal_text
+from core.precompiled import Precompiled
 
 CHAT_TURN = "chat_turn"
 
@@ -152,6 +154,10 @@ class Reply:
 
 
 @cache
+def settle_and_reply() -> Precompiled:
+    return Precompiled.of(settle_and_reply_statement())
+
+
 def settle_and_reply_statement() -> Select[Any]:
     """The deduction (only from the `expected` balance, when one is bound), its rows and the
     reply that goes with it, in one statement."""
@@ -187,7 +193,7 @@ def settle_and_reply_statement() -> Select[Any]:
 
 
 async def settle_with_reply(
-    conn: AsyncConnection,
+    conn: psycopg.AsyncConnection,
     user_id: uuid.UUID,
     *,
     tokens: int,
@@ -210,10 +216,10 @@ async def settle_with_reply(
     )  # fmt: skip
     params |= {"expected": expected, "reply_id": reply.id, "reply_content": reply.content}
     params |= {"reply_tokens": reply.tokens_used, "reply_meta": reply.meta}
-    row = (await conn.execute(settle_and_reply_statement(), params)).first()
-    if row is None:
+    rows = await settle_and_reply().rows(conn, params)
+    if not rows:
         return None
-    return Settlement(line.amount, row[1], row[0], [line])
+    return Settlement(line.amount, rows[0].token_balance, rows[0].id, [line])
 
 
 async def pause_over_limit(

@@ -14,7 +14,6 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -121,22 +120,11 @@ async def autocommit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterato
         yield session
 
 
-@asynccontextmanager
-async def autocommit_connection(
-    sessions: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncConnection]:
-    """A pooled Core connection in autocommit, for one Core statement on a hot path (a chat
-    turn's start and settlement, get_balance): an ORM session's set-up, state and close
-    cost more CPU than such a statement. Its rows are rows, never ORM objects."""
-    async with sessions.kw["info"]["autocommit"].connect() as conn:
-        yield conn
-
-
 def session_factory(
     engine: AsyncEngine, settings: Settings | None = None
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions that carry the transaction policy (retries, delay, bound) in_transaction
-    uses, and the engine autocommit_connection uses (its pool is the engine's)."""
+    uses, and the autocommit engine core.precompiled.pooled uses (the same pool)."""
     settings = settings or Settings(_env_file=None)
     policy = TransactionPolicy(
         settings.db_retry_attempts, settings.db_retry_delay_s, settings.db_transaction_timeout_s

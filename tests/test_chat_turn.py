@@ -24,6 +24,7 @@ from core.ledger import InsufficientBalance
 from core.models import ChatMessage, Goal, Notification, TokenBalanceHistory, User
 from core.models.enums import GoalStatus, MessageRole
 from core.plain import decimal_text
+from core.precompiled import pooled
 from tests.agent_helpers import (
     Chat,
     as_told,
@@ -264,8 +265,8 @@ async def test_the_window_is_read_as_before_the_message_stored_with_it(chat: Cha
         "tokens_used": 3,
         "meta_data": {"client_message_id": "c-1", "content_tokens": 3},
     }
-    async with chat.sessions() as session, session.begin():
-        window = (await recent_history(session, chat.user_id, 10_000, then_store=asked)).messages
+    async with pooled(chat.sessions) as conn:
+        window = (await recent_history(conn, chat.user_id, 10_000, then_store=asked)).messages
     assert len(window) == 2 and window[0].text == "what's my balance?"  # not "and now?"
     stored = (await messages(chat.sessions, chat.user_id))[-1]
     assert (stored.id, stored.content, stored.tokens_used) == (new_id, "and now?", 3)
@@ -290,9 +291,9 @@ async def test_the_window_counts_each_messages_text_and_its_overhead(sessions):
             )
     each = 10 + MESSAGE_OVERHEAD_TOKENS
     windows = {}
-    async with sessions() as session:
+    async with pooled(sessions) as conn:
         for budget in (each - 1, each, 2 * each - 1, 2 * each):
-            window = await recent_history(session, user_id, budget)
+            window = await recent_history(conn, user_id, budget)
             windows[budget] = [m.text for m in window.messages]
     assert windows == {
         each - 1: [],

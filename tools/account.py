@@ -8,16 +8,19 @@ from pydantic import Field
 from sqlalchemy import bindparam, select
 
 from core import spending
-from core.db import autocommit_connection, reading
+from core.db import reading
 from core.deals import owned_goal
 from core.models import User
 from core.plain import jsonable
+from core.precompiled import Precompiled, pooled
 from tools.common import ToolArgs, agent_tool
 from tools.context import AgentContext
 
 # Built once: building the query costs more than running it.
-BALANCE = select(User.token_balance, User.total_tokens_spent, User.active_goals_count).where(
-    User.id == bindparam("user_id", type_=User.__table__.c.id.type)
+BALANCE = Precompiled.of(
+    select(User.token_balance, User.total_tokens_spent, User.active_goals_count).where(
+        User.id == bindparam("user_id", type_=User.__table__.c.id.type)
+    )
 )
 # Both tools read the ledger before this turn is settled: the reply gets the balance after
 # the turn's charge appended by the turn itself (agent.turn), so the model need not guess it.
@@ -35,8 +38,8 @@ class SpendingArgs(ToolArgs):
 async def get_balance(runtime: ToolRuntime[AgentContext]) -> dict[str, Any]:
     """The user's token balance, tokens spent so far and number of active goals."""
     ctx = runtime.context
-    async with autocommit_connection(ctx.sessions) as conn:
-        row = (await conn.execute(BALANCE, {"user_id": ctx.user_id})).one()
+    async with pooled(ctx.sessions) as conn:
+        (row,) = await BALANCE.rows(conn, {"user_id": ctx.user_id})
     ctx.balance_asked = True
     return jsonable(
         {
