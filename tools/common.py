@@ -5,8 +5,9 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
+from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, ToolException, tool
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from core.deals import DealError
@@ -39,12 +40,22 @@ class ToolArgs(BaseModel):
         return value
 
 
+class NoArgs(BaseModel):
+    """A tool without arguments: only the runtime langchain-core injects. Never dumped:
+    langchain-core dumps every validated input, and the runtime holds the turn's whole
+    state (messages, context, settings), a few milliseconds' work thrown away."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    runtime: Annotated[ToolRuntime, Field(exclude=True)]
+
+
 def agent_tool(args_schema: type[BaseModel] | None = None) -> Callable[[ToolFunc], BaseTool]:
     """@tool with a Pydantic schema whose errors go back to the model, never crash the turn.
 
     Domain errors (DOMAIN_ERRORS) and ToolException become the tool's error message; the
     agent's ToolNode already turns argument validation errors into one. A tool without
-    arguments passes no schema (langchain-core would then drop the injected runtime).
+    arguments passes none (NoArgs).
     """
 
     def wrap(func: ToolFunc) -> BaseTool:
@@ -55,7 +66,7 @@ def agent_tool(args_schema: type[BaseModel] | None = None) -> Callable[[ToolFunc
             except DOMAIN_ERRORS as error:
                 raise ToolException(str(error)) from error
 
-        made = tool(args_schema=args_schema)(guarded) if args_schema else tool(guarded)
+        made = tool(args_schema=args_schema or NoArgs)(guarded)
         made.handle_tool_error = True
         return made
 
