@@ -1,6 +1,7 @@
 """The FastAPI application: start-up wires the database; routers do the rest."""
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
@@ -68,6 +69,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                     http,
                     work=settings.monitor_in_process,
                 ) as app.state.monitor:
+                    # What start-up made lives as long as the process: out of the collector's
+                    # way, a full collection scans only what turns make (~2% of a turn's CPU).
+                    gc.freeze()
                     yield
             finally:
                 await app.state.chat.close()
