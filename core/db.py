@@ -123,15 +123,12 @@ async def autocommit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterato
 def session_factory(
     engine: AsyncEngine, settings: Settings | None = None
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions that carry the transaction policy (retries, delay, bound) in_transaction
-    uses, and the autocommit engine core.precompiled.pooled uses (the same pool)."""
+    """Sessions that carry the transaction policy (retries, delay, bound) in_transaction uses."""
     settings = settings or Settings(_env_file=None)
     policy = TransactionPolicy(
         settings.db_retry_attempts, settings.db_retry_delay_s, settings.db_transaction_timeout_s
     )
-    autocommit_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-    info = {"policy": policy, "autocommit": autocommit_engine}
-    return async_sessionmaker(engine, expire_on_commit=False, info=info)
+    return async_sessionmaker(engine, expire_on_commit=False, info={"policy": policy})
 
 
 @dataclass(frozen=True)
