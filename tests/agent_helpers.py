@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from agent.turn import TurnOutcome, TurnRequest, run_turn
+from agent.turn import Emit, TurnOutcome, TurnRequest, run_turn
 from core import ledger
 from core.config import Settings
 from core.models import ChatMessage, TokenTransaction, User
@@ -27,11 +27,16 @@ class Chat:
     user_id: uuid.UUID
     frames: list[dict[str, Any]] = field(default_factory=list)
 
-    async def say(self, text: str, goal_id: uuid.UUID | None = None) -> TurnOutcome:
+    async def say(
+        self, text: str, goal_id: uuid.UUID | None = None, on_frame: Emit | None = None
+    ) -> TurnOutcome:
+        """`on_frame`: run as each frame arrives, while the turn goes on."""
         self.frames = []
 
         async def emit(frame: dict[str, Any]) -> None:
             self.frames.append(frame)
+            if on_frame is not None:
+                await on_frame(frame)
 
         request = TurnRequest(
             user_id=self.user_id,

@@ -212,7 +212,6 @@ async def test_the_call_bound_ends_the_turn_gracefully(sessions, offline, http):
 
 
 async def test_a_client_gone_mid_turn_still_gets_the_turn_stored_and_billed(chat: Chat):
-    from agent.turn import TurnRequest, run_turn
 
     async def gone(frame):
         raise ConnectionError("client disconnected")
@@ -444,20 +443,11 @@ async def test_a_balance_that_moved_during_the_turn_is_settled_in_a_transaction(
     transactions = count_transactions(monkeypatch)
 
     async def rewarded(frame: dict) -> None:
-        chat.frames.append(frame)
         if frame["type"] == "tool_result":  # the balance is read: now it moves
             async with chat.sessions() as session, session.begin():
                 await ledger.reward(session, chat.user_id, Decimal(1), description="test")
 
-    request = TurnRequest(
-        user_id=chat.user_id,
-        sessions=chat.sessions,
-        http=chat.http,
-        settings=chat.settings,
-        client_message_id=uuid.uuid4().hex,
-        content="What's my balance?",
-    )
-    shown = await run_turn(request, rewarded)
+    shown = await chat.say("What's my balance?", on_frame=rewarded)
     assert len(transactions) == 1
     after = re.search(r"your balance is ([\d.]+) tokens\.$", shown.content)
     assert after and Decimal(after[1]) == as_told(shown.token_balance)
