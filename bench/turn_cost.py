@@ -152,13 +152,19 @@ def progress(row: dict[str, Any]) -> dict[str, Any]:
 def turn_costs(scratch: Scratch, plan: Plan, baseline: Path | None = None) -> dict[str, Any]:
     """Sections 1 and 2: rows per server and session count, the ratios, the scale-out.
     `baseline`: another checkout's dealagent, timed too (before/after in one run)."""
-    users = make_users(scratch, max(plan.sessions) + 1)
-    rows = [row for kind in SERVERS for row in server_rows(scratch, kind, users, plan)]
+    # Each server its own users: the floor stores each message too, and a conversation
+    # another server left behind would be dealagent's history window.
+    count = max(plan.sessions) + 1
+    rows = []
+    for kind in SERVERS:
+        rows += server_rows(scratch, kind, make_users(scratch, count), plan)
     if baseline is not None:
+        users = make_users(scratch, count)
         rows += server_rows(scratch, BASELINE, users, plan, baseline.resolve())
     for n in plan.sessions:
         with running(DEALAGENT, scratch, workers=2) as server:
-            figures = asyncio.run(measured(server, users[:n], plan.per_session(n)))
+            users = make_users(scratch, n)
+            figures = asyncio.run(measured(server, users, plan.per_session(n)))
         rows.append(progress({"server": DEALAGENT, "workers": 2, "sessions": n, **figures}))
     return {"rows": rows, "ratios": ratios(rows), "scale_out": scale_out(rows)}
 
