@@ -44,6 +44,16 @@ async def test_bearer_header_gets_ready_with_balance(strict_server, sessions):
     await ws.close()
 
 
+async def test_frames_are_not_compressed_though_the_client_offers_it(strict_server, sessions):
+    user = await make_user(sessions)
+    ws, _ = await ready_chat(strict_server, user.token)
+    offered = ws.request.headers.get("Sec-WebSocket-Extensions", "")
+    assert "permessage-deflate" in offered
+    assert ws.protocol.extensions == []
+    assert "Sec-WebSocket-Extensions" not in ws.response.headers
+    await ws.close()
+
+
 async def test_first_frame_auth(strict_server, sessions):
     user = await make_user(sessions)
     ws = await open_chat(strict_server)
