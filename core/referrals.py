@@ -35,9 +35,12 @@ def referral_rows(user_id: uuid.UUID, other_id: uuid.UUID, service: str) -> Colu
 
 async def settle_referral(session: AsyncSession, user_id: uuid.UUID, max_per_day: int) -> None:
     """In the transaction settling a completed turn of `user_id`: pay its referral if this
-    is the first. Locks the user's row, then the referrer's (older: never the other way)."""
+    is the first. Locks the user's row, then the referrer's (older: never the other way),
+    FOR NO KEY UPDATE: as strong against other settlements, and not against rows that
+    only reference the user (a refused deduction's record, written on a connection of its
+    own while this transaction waits for it, would wait on a FOR UPDATE until it timed out)."""
     referrer_id = await session.scalar(
-        select(User.referred_by).where(User.id == user_id).with_for_update()
+        select(User.referred_by).where(User.id == user_id).with_for_update(key_share=True)
     )
     if referrer_id is None:
         return
@@ -51,7 +54,7 @@ async def settle_referral(session: AsyncSession, user_id: uuid.UUID, max_per_day
         return
     # Locked, so the referrer's other referrals settling now are counted one at a time.
     status = await session.scalar(
-        select(User.status).where(User.id == referrer_id).with_for_update()
+        select(User.status).where(User.id == referrer_id).with_for_update(key_share=True)
     )
     reward = await payout(session, REFERRAL_REWARD)
     reward_meta = {"service_type": REFERRAL_REWARD, "other_user": str(user_id)}

@@ -21,8 +21,15 @@ from core import ledger
 from core.db import in_transaction
 from core.goals import GoalNotFound
 from core.ledger import InsufficientBalance
-from core.models import ChatMessage, Goal, Notification, TokenBalanceHistory, User
-from core.models.enums import GoalStatus, MessageRole
+from core.models import (
+    ChatMessage,
+    Goal,
+    Notification,
+    TokenBalanceHistory,
+    TokenTransaction,
+    User,
+)
+from core.models.enums import GoalStatus, MessageRole, TransactionStatus
 from core.plain import decimal_text
 from core.precompiled import pooled
 from tests.agent_helpers import (
@@ -178,6 +185,16 @@ async def test_tools_costing_more_than_the_balance_left_take_the_rest_and_note_t
         "goal_creation",
     ]
     assert await balance(sessions, short.user_id) == 0
+    # The refused full charge is on record, written while the settlement waited for it.
+    async with sessions() as session:
+        refused = await session.scalar(
+            select(TokenTransaction).where(
+                TokenTransaction.user_id == short.user_id,
+                TokenTransaction.status == TransactionStatus.FAILED,
+            )
+        )
+    assert refused is not None and refused.amount == full
+    assert refused.meta_data["failure"] == "insufficient_balance"
 
 
 async def test_another_users_goal_is_never_touched(sessions, offline, http, chat: Chat):
