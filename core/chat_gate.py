@@ -19,11 +19,11 @@ from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
 
 from core import billing, ledger
 from core.billing import Quote
 from core.models import TokenPricing
+from core.precompiled import DIALECT
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ PRICE_COLUMNS = [column.name for column in TokenPricing.__table__.c]
 # The chat_turn price valid now: ledger's own query, as SQL text for the facts below.
 CHAT_PRICE_SQL = str(
     ledger.price_query(billing.CHAT_TURN, func.now()).compile(
-        dialect=pg_dialect.dialect(), compile_kwargs={"literal_binds": True}
+        dialect=DIALECT, compile_kwargs={"literal_binds": True}
     )
 ).replace("%", "%%")
 FACTS_SQL = f"""
